@@ -1,0 +1,7 @@
+package cgap.diagnostics;
+
+public final class Main {
+    public static void main(String[] args) {
+        System.out.println("cgap");
+    }
+}
