@@ -1,0 +1,303 @@
+package cgap.engine;
+
+import cgap.engine.backend.Backend;
+import cgap.engine.backend.Buf;
+import cgap.engine.backend.RopeTable;
+import cgap.engine.backend.Weight;
+import cgap.engine.model.ModelConfig;
+import cgap.engine.model.QkNorm;
+import cgap.engine.safetensors.DType;
+import cgap.engine.safetensors.SafeTensors;
+import cgap.engine.safetensors.TensorInfo;
+
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * A loaded decoder-only model: its {@link ModelConfig}, its weights on a {@link Backend}, and the operations the
+ * diagnostics are made of: the forward pass with named activation points ({@link #forward}), per-layer
+ * unembedding ({@link #unembed}) and the MLP of any layer on any input ({@link #mlp}). Token state lives in a
+ * {@link Session}; a model is immutable and can serve several sessions and be a donor to another model.
+ */
+public final class Model implements AutoCloseable {
+    /** The weights of one block, by role; null where the family has no such tensor. */
+    public record Layer(Weight attnPreNorm, Weight attnPostNorm, Weight mlpPreNorm, Weight mlpPostNorm,
+                        Weight qNorm, Weight kNorm,
+                        Weight q, Weight qBias, Weight k, Weight kBias, Weight v, Weight vBias, Weight o, Weight oBias,
+                        Mlp mlp) {
+    }
+
+    /** A gated MLP: down(act(gate(x)) * up(x)). */
+    public record Mlp(Weight gate, Weight gateBias, Weight up, Weight upBias, Weight down, Weight downBias) {
+    }
+
+    private final ModelConfig config;
+    private final Backend backend;
+    private final SafeTensors tensors;
+    private final Weight embed;
+    private final Weight finalNorm;
+    private final Weight lmHead;
+    private final Layer[] layers;
+    private final RopeTable[] ropeTables;
+    private final float embedScale;
+    private final String prefix;
+
+    private Model(ModelConfig config, Backend backend, SafeTensors tensors) {
+        this.config = config;
+        this.backend = backend;
+        this.tensors = tensors;
+        ModelConfig c = config;
+        this.prefix = bodyPrefix(tensors, c);
+        int d = c.hiddenSize();
+        TensorInfo embedInfo = tensors.get(prefix + c.embedName(), c.vocabSize(), d);
+        this.embed = backend.weight(embedInfo);
+        this.finalNorm = backend.weight(tensors.get(prefix + c.finalNormName(), d));
+        if (c.tiedEmbeddings()) {
+            this.lmHead = embed;
+        } else {
+            String head = c.multimodalLayout() && tensors.contains("language_model." + c.lmHeadName()) ? "language_model." + c.lmHeadName() : c.lmHeadName();
+            this.lmHead = backend.weight(tensors.get(head, c.vocabSize(), d));
+        }
+        // Gemma multiplies embeddings by sqrt(hidden) cast to the embedding's dtype (transformers:
+        // embed_scale.to(weight.dtype)); for bf16 weights the factor itself is rounded to bf16.
+        float scale = c.scaleEmbeddings() ? (float) Math.sqrt(d) : 1f;
+        if (c.scaleEmbeddings() && embedInfo.dtype() == DType.BF16) scale = Float.intBitsToFloat((bf16Round(scale) & 0xffff) << 16);
+        if (c.scaleEmbeddings() && embedInfo.dtype() == DType.F16) scale = Float.float16ToFloat(Float.floatToFloat16(scale));
+        this.embedScale = scale;
+        this.layers = new Layer[c.numLayers()];
+        this.ropeTables = new RopeTable[c.numLayers()];
+        for (int l = 0; l < c.numLayers(); l++) {
+            layers[l] = loadLayer(l);
+            ropeTables[l] = new RopeTable(c.rope()[l]);
+        }
+    }
+
+    static int bf16Round(float f) {
+        int bits = Float.floatToRawIntBits(f);
+        return (bits + 0x7fff + ((bits >> 16) & 1)) >>> 16;
+    }
+
+    private static String bodyPrefix(SafeTensors t, ModelConfig c) {
+        for (String p : List.of("model.", "language_model.model.", "model.language_model.", "")) {
+            if (t.contains(p + c.embedName())) return p;
+        }
+        throw new ModelLoadException(t.dir() + ": missing tensor 'model." + c.embedName() + "' (also looked for the prefixes "
+                + "'language_model.model.' and 'model.language_model.' of multimodal checkpoints)");
+    }
+
+    /** Loads a Hugging Face model folder (config.json + safetensors) onto a backend. */
+    public static Model load(Path dir, Backend backend) {
+        ModelConfig config = ModelConfig.load(dir);
+        SafeTensors st = SafeTensors.open(dir);
+        try {
+            return new Model(config, backend, st);
+        } catch (RuntimeException e) {
+            st.close();
+            throw e;
+        }
+    }
+
+    private Layer loadLayer(int l) {
+        ModelConfig c = config;
+        var n = c.names();
+        String p = prefix + "layers." + l + ".";
+        int d = c.hiddenSize(), hd = c.headDim();
+        int qkNormWidth = c.qkNorm() == QkNorm.FULL ? c.qDim() : hd;
+        int kNormWidth = c.qkNorm() == QkNorm.FULL ? c.kvDim() : hd;
+        Weight q = w(p + n.q() + ".weight", c.qDim(), d);
+        Weight k = w(p + n.k() + ".weight", c.kvDim(), d);
+        Weight v = w(p + n.v() + ".weight", c.kvDim(), d);
+        Weight o = w(p + n.o() + ".weight", d, c.qDim());
+        Mlp mlp = new Mlp(w(p + n.gate() + ".weight", c.intermediateSize(), d), c.mlpBias() ? v1(p + n.gate() + ".bias", c.intermediateSize()) : null,
+                w(p + n.up() + ".weight", c.intermediateSize(), d), c.mlpBias() ? v1(p + n.up() + ".bias", c.intermediateSize()) : null,
+                w(p + n.down() + ".weight", d, c.intermediateSize()), c.mlpBias() ? v1(p + n.down() + ".bias", d) : null);
+        return new Layer(
+                n.attnPreNorm() == null ? null : v1(p + n.attnPreNorm() + ".weight", d),
+                n.attnPostNorm() == null ? null : v1(p + n.attnPostNorm() + ".weight", d),
+                n.mlpPreNorm() == null ? null : v1(p + n.mlpPreNorm() + ".weight", d),
+                n.mlpPostNorm() == null ? null : v1(p + n.mlpPostNorm() + ".weight", d),
+                c.qkNorm() == QkNorm.NONE ? null : v1(p + n.qNorm() + ".weight", qkNormWidth),
+                c.qkNorm() == QkNorm.NONE ? null : v1(p + n.kNorm() + ".weight", kNormWidth),
+                q, c.qkvBias() ? v1(p + n.q() + ".bias", c.qDim()) : null,
+                k, c.qkvBias() ? v1(p + n.k() + ".bias", c.kvDim()) : null,
+                v, c.qkvBias() ? v1(p + n.v() + ".bias", c.kvDim()) : null,
+                o, c.oBias() ? v1(p + n.o() + ".bias", d) : null, mlp);
+    }
+
+    private Weight w(String name, int rows, int cols) {
+        return backend.weight(tensors.get(name, rows, cols));
+    }
+
+    private Weight v1(String name, int n) {
+        return backend.weight(tensors.get(name, n));
+    }
+
+    public ModelConfig config() {
+        return config;
+    }
+
+    public Backend backend() {
+        return backend;
+    }
+
+    public int numLayers() {
+        return config.numLayers();
+    }
+
+    public int hiddenSize() {
+        return config.hiddenSize();
+    }
+
+    public int vocabSize() {
+        return config.vocabSize();
+    }
+
+    public float embedScale() {
+        return embedScale;
+    }
+
+    public Layer layer(int l) {
+        return layers[l];
+    }
+
+    /** The final norm and unembedding weights, for hashing by lenses. */
+    public Weight finalNormWeight() {
+        return finalNorm;
+    }
+
+    public Weight lmHeadWeight() {
+        return lmHead;
+    }
+
+    public SafeTensors tensors() {
+        return tensors;
+    }
+
+    /** A fresh token state (empty KV cache) for this model. */
+    public Session newSession() {
+        return new Session(this);
+    }
+
+    /** Refuses a donor whose MLP shapes differ from this model's. */
+    void checkCompatible(Model donor) {
+        ModelConfig a = config, b = donor.config;
+        if (a.hiddenSize() != b.hiddenSize() || a.intermediateSize() != b.intermediateSize() || a.numLayers() != b.numLayers()
+                || a.activation() != b.activation()) {
+            throw new IllegalArgumentException("donor " + b.source() + " (hidden " + b.hiddenSize() + ", intermediate " + b.intermediateSize()
+                    + ", " + b.numLayers() + " layers) does not fit host " + a.source() + " (hidden " + a.hiddenSize() + ", intermediate "
+                    + a.intermediateSize() + ", " + a.numLayers() + " layers)");
+        }
+        if (donor.backend != backend) throw new IllegalArgumentException("donor and host must share one backend");
+    }
+
+    /** out = this model's MLP of layer l applied to in ([rows, hidden] each). */
+    public void mlp(int l, Buf in, Buf out) {
+        Mlp m = layers[l].mlp;
+        int rows = in.rows();
+        Buf gate = backend.alloc(rows, config.intermediateSize());
+        Buf up = backend.alloc(rows, config.intermediateSize());
+        backend.matmul(in, m.gate(), m.gateBias(), gate);
+        backend.matmul(in, m.up(), m.upBias(), up);
+        backend.gatedAct(gate, up, config.activation(), gate);
+        backend.matmul(gate, m.down(), m.downBias(), out);
+    }
+
+    /**
+     * Runs tokens at positions [start, start + n) through every block, writing K/V into the session's cache,
+     * and returns the captured activations and the final residual rows.
+     */
+    Activations forward(Session s, int[] tokens, Capture capture, MlpEdit edit) {
+        ModelConfig c = config;
+        Backend be = backend;
+        int n = tokens.length, d = c.hiddenSize();
+        int start = s.cache().length();
+        int[] pos = new int[n];
+        for (int i = 0; i < n; i++) pos[i] = start + i;
+        boolean last = capture.lastRowOnly();
+        int capRows = last ? 1 : n;
+        Buf h = be.alloc(n, d);
+        be.embed(embed, tokens, embedScale, h);
+        Buf xn = be.alloc(n, d), q = be.alloc(n, c.qDim()), k = be.alloc(n, c.kvDim()), v = be.alloc(n, c.kvDim());
+        Buf att = be.alloc(n, c.qDim()), ao = be.alloc(n, d), mo = be.alloc(n, d);
+        Activations out = new Activations(c.numLayers(), capRows, last ? start + n - 1 : start, null);
+        float eps = (float) c.normEps();
+        for (int l = 0; l < c.numLayers(); l++) {
+            Layer ly = layers[l];
+            take(out, capture, Point.RESID_PRE, l, h, n);
+            Buf ain = h;
+            if (ly.attnPreNorm() != null) {
+                be.rmsNorm(h, ly.attnPreNorm(), c.normOffset(), c.normEps(), d, xn);
+                ain = xn;
+            }
+            be.matmul(ain, ly.q(), ly.qBias(), q);
+            be.matmul(ain, ly.k(), ly.kBias(), k);
+            be.matmul(ain, ly.v(), ly.vBias(), v);
+            if (c.qkNorm() == QkNorm.PER_HEAD) {
+                be.rmsNorm(q, ly.qNorm(), c.normOffset(), c.normEps(), c.headDim(), q);
+                be.rmsNorm(k, ly.kNorm(), c.normOffset(), c.normEps(), c.headDim(), k);
+            } else if (c.qkNorm() == QkNorm.FULL) {
+                be.rmsNorm(q, ly.qNorm(), c.normOffset(), c.normEps(), c.qDim(), q);
+                be.rmsNorm(k, ly.kNorm(), c.normOffset(), c.normEps(), c.kvDim(), k);
+            }
+            be.rope(q, c.numHeads(), c.headDim(), pos, ropeTables[l]);
+            be.rope(k, c.numKvHeads(), c.headDim(), pos, ropeTables[l]);
+            be.kvWrite(s.cache(), l, k, v, pos);
+            be.attention(q, s.cache(), l, pos, c.numHeads(), c.numKvHeads(), c.headDim(), c.attnScale(), c.attnSoftcap(),
+                    c.slidingWindow()[l], att);
+            be.matmul(att, ly.o(), ly.oBias(), ao);
+            take(out, capture, Point.ATTN_OUT, l, ao, n);
+            if (ly.attnPostNorm() != null) be.rmsNorm(ao, ly.attnPostNorm(), c.normOffset(), c.normEps(), d, ao);
+            be.add(h, ao);
+            take(out, capture, Point.RESID_MID, l, h, n);
+            Buf min = h;
+            if (ly.mlpPreNorm() != null) {
+                be.rmsNorm(h, ly.mlpPreNorm(), c.normOffset(), c.normEps(), d, xn);
+                min = xn;
+            }
+            take(out, capture, Point.MLP_IN, l, min, n);
+            if (edit != null && edit.covers(l)) edit.apply(this, l, min, mo);
+            else mlp(l, min, mo);
+            take(out, capture, Point.MLP_OUT, l, mo, n);
+            if (ly.mlpPostNorm() != null) be.rmsNorm(mo, ly.mlpPostNorm(), c.normOffset(), c.normEps(), d, mo);
+            be.add(h, mo);
+            take(out, capture, Point.RESID_POST, l, h, n);
+        }
+        Activations result = new Activations(c.numLayers(), capRows, out.firstPosition(),
+                last ? be.readRows(h, n - 1, 1) : be.read(h));
+        for (Point p : Point.values()) for (int l = 0; l < c.numLayers(); l++) if (out.has(p, l)) result.put(p, l, out.get(p, l));
+        return result;
+    }
+
+    private void take(Activations out, Capture capture, Point p, int layer, Buf b, int n) {
+        if (!capture.wants(p, layer)) return;
+        out.put(p, layer, capture.lastRowOnly() ? backend.readRows(b, n - 1, 1) : backend.read(b));
+    }
+
+    /**
+     * The logit lens of any residual rows: logits = W_U · norm_f(h) with the model's own final norm, head and final
+     * soft-capping. {@code resid} is [rows, hidden]; returns [rows, vocab]. Applied to block L-1's output this is
+     * exactly the model's own next-token logits.
+     */
+    public float[] unembed(float[] resid, int rows) {
+        int d = config.hiddenSize();
+        if (resid.length != rows * d) throw new IllegalArgumentException("unembed: " + resid.length + " values for " + rows + " rows of width " + d);
+        Buf h = backend.alloc(rows, d);
+        backend.write(h, resid);
+        Buf logits = backend.alloc(rows, config.vocabSize());
+        unembed(h, logits);
+        return backend.read(logits);
+    }
+
+    /** Device-side form of {@link #unembed(float[], int)}; h is left untouched. */
+    public void unembed(Buf h, Buf logits) {
+        Buf hn = backend.alloc(h.rows(), h.cols());
+        backend.rmsNorm(h, finalNorm, config.normOffset(), config.normEps(), config.hiddenSize(), hn);
+        backend.matmul(hn, lmHead, null, logits);
+        if (config.finalSoftcap() > 0) backend.softcap(logits, config.finalSoftcap());
+    }
+
+    @Override
+    public void close() {
+        tensors.close();
+    }
+}

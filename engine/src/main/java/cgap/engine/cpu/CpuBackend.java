@@ -1,0 +1,290 @@
+package cgap.engine.cpu;
+
+import cgap.engine.backend.Backend;
+import cgap.engine.backend.Buf;
+import cgap.engine.backend.KvCache;
+import cgap.engine.backend.RopeTable;
+import cgap.engine.backend.Weight;
+import cgap.engine.model.Activation;
+import cgap.engine.safetensors.DType;
+import cgap.engine.safetensors.TensorInfo;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * The reference backend: f32 activations in heap arrays, weights read in place from the memory-mapped checkpoint,
+ * matrix products on the Vector API, spread over a thread pool.
+ */
+public final class CpuBackend implements Backend {
+    private final Parallel par;
+
+    public CpuBackend() {
+        this(Runtime.getRuntime().availableProcessors());
+    }
+
+    public CpuBackend(int threads) {
+        this.par = new Parallel(threads);
+    }
+
+    public int threads() {
+        return par.threads();
+    }
+
+    @Override
+    public String name() {
+        return "cpu(" + par.threads() + " threads, " + MatMul.F.vectorBitSize() + "-bit vectors)";
+    }
+
+    @Override
+    public Weight weight(TensorInfo t) {
+        if (t.rank() < 1 || t.rank() > 2) throw new IllegalArgumentException("tensor " + t.name() + " has rank " + t.rank() + ", expected 1 or 2");
+        int rows = t.rank() == 1 ? 1 : t.dim(0);
+        int cols = t.rank() == 1 ? t.dim(0) : t.dim(1);
+        return switch (t.dtype()) {
+            case F32, BF16 -> new CpuWeight(t.name(), t.dtype(), rows, cols, t.data());
+            case F16 -> {
+                // Widened once at load: the Vector API has no f16 lanes in JDK 25.
+                MemorySegment f32 = Arena.ofAuto().allocate((long) rows * cols * 4, 64);
+                for (long i = 0; i < (long) rows * cols; i++) f32.setAtIndex(ValueLayout.JAVA_FLOAT, i, t.getFloat(i));
+                yield new CpuWeight(t.name(), DType.F32, rows, cols, f32);
+            }
+            default -> throw new IllegalArgumentException("tensor " + t.name() + " has dtype " + t.dtype() + ", expected F32, BF16 or F16");
+        };
+    }
+
+    private static CpuBuf b(Buf x) {
+        return (CpuBuf) x;
+    }
+
+    private static CpuWeight w(Weight x) {
+        return (CpuWeight) x;
+    }
+
+    @Override
+    public Buf alloc(int rows, int cols) {
+        return new CpuBuf(rows, cols);
+    }
+
+    @Override
+    public void write(Buf dst, float[] src) {
+        System.arraycopy(src, 0, b(dst).data(), 0, dst.rows() * dst.cols());
+    }
+
+    @Override
+    public float[] read(Buf src) {
+        return b(src).data().clone();
+    }
+
+    @Override
+    public float[] readRows(Buf src, int fromRow, int n) {
+        int c = src.cols();
+        return java.util.Arrays.copyOfRange(b(src).data(), fromRow * c, (fromRow + n) * c);
+    }
+
+    @Override
+    public void copyRows(Buf src, int srcRow0, Buf dst, int dstRow0, int n) {
+        if (src.cols() != dst.cols()) throw new IllegalArgumentException("copyRows: " + src.cols() + " vs " + dst.cols() + " columns");
+        System.arraycopy(b(src).data(), srcRow0 * src.cols(), b(dst).data(), dstRow0 * dst.cols(), n * src.cols());
+    }
+
+    @Override
+    public void embed(Weight table, int[] ids, float scale, Buf out) {
+        CpuWeight t = w(table);
+        float[] o = b(out).data();
+        int d = t.cols();
+        for (int i = 0; i < ids.length; i++) {
+            int id = ids[i];
+            if (id < 0 || id >= t.rows()) throw new IllegalArgumentException("token id " + id + " outside the vocabulary [0, " + t.rows() + ")");
+            long base = (long) id * d;
+            for (int j = 0; j < d; j++) o[i * d + j] = MatMul.scalar(t.seg(), t.dtype(), base + j) * scale;
+        }
+    }
+
+    @Override
+    public void matmul(Buf x, Weight weight, Weight bias, Buf out) {
+        CpuWeight wt = w(weight);
+        int m = x.rows(), k = x.cols(), n = wt.rows();
+        if (wt.cols() != k) throw new IllegalArgumentException("matmul " + wt.name() + ": x has " + k + " columns, weight has " + wt.cols());
+        if (out.rows() != m || out.cols() != n) throw new IllegalArgumentException("matmul " + wt.name() + ": out is " + out.rows() + "x" + out.cols() + ", expected " + m + "x" + n);
+        float[] xs = b(x).data(), os = b(out).data();
+        // Columns per task: enough work per task to amortise dispatch.
+        int grain = Math.max(4, (int) Math.min(n, 65536L / Math.max(1, (long) m * k / 64 + 1)) & ~3);
+        par.forRange((n + 3) / 4, Math.max(1, grain / 4), (c0, c1) ->
+                MatMul.multiply(xs, m, k, wt.seg(), wt.dtype(), n, os, c0 * 4, Math.min(n, c1 * 4)));
+        if (bias != null) {
+            CpuWeight bw = w(bias);
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < n; j++) os[i * n + j] += MatMul.scalar(bw.seg(), bw.dtype(), j);
+        }
+    }
+
+    @Override
+    public void rmsNorm(Buf x, Weight weight, float offset, double eps, int group, Buf out) {
+        CpuWeight wt = w(weight);
+        if (wt.cols() != group || x.cols() % group != 0) {
+            throw new IllegalArgumentException("rmsNorm " + wt.name() + ": weight has " + wt.cols() + " entries, group " + group + ", row width " + x.cols());
+        }
+        float[] g = new float[group];
+        for (int j = 0; j < group; j++) g[j] = offset + MatMul.scalar(wt.seg(), wt.dtype(), j);
+        float[] xs = b(x).data(), os = b(out).data();
+        int groups = x.rows() * (x.cols() / group);
+        par.forRange(groups, 64, (g0, g1) -> {
+            for (int gi = g0; gi < g1; gi++) {
+                int o = gi * group;
+                double ss = 0;
+                for (int j = 0; j < group; j++) ss += (double) xs[o + j] * xs[o + j];
+                float inv = (float) (1.0 / Math.sqrt(ss / group + eps));
+                for (int j = 0; j < group; j++) os[o + j] = (xs[o + j] * inv) * g[j];
+            }
+        });
+    }
+
+    @Override
+    public void rope(Buf x, int heads, int headDim, int[] positions, RopeTable table) {
+        int half = table.half();
+        if (half * 2 != headDim) throw new IllegalArgumentException("rope table covers " + 2 * half + " dims, head_dim is " + headDim);
+        int maxPos = 0;
+        for (int p : positions) maxPos = Math.max(maxPos, p);
+        table.ensure(maxPos + 1);
+        float[] cos = table.cos(), sin = table.sin(), xs = b(x).data();
+        int cols = x.cols();
+        for (int r = 0; r < positions.length; r++) {
+            int pc = positions[r] * half;
+            for (int h = 0; h < heads; h++) {
+                int o = r * cols + h * headDim;
+                for (int i = 0; i < half; i++) {
+                    float c = cos[pc + i], s = sin[pc + i];
+                    float a = xs[o + i], bb = xs[o + i + half];
+                    xs[o + i] = a * c - bb * s;
+                    xs[o + i + half] = bb * c + a * s;
+                }
+            }
+        }
+    }
+
+    @Override
+    public KvCache kvCache(int layers, int kvDim, int initialCapacity) {
+        return new CpuKvCache(layers, kvDim, initialCapacity);
+    }
+
+    @Override
+    public void kvWrite(KvCache cache, int layer, Buf k, Buf v, int[] positions) {
+        CpuKvCache c = (CpuKvCache) cache;
+        int maxPos = -1;
+        for (int p : positions) maxPos = Math.max(maxPos, p);
+        c.ensure(maxPos + 1);
+        int d = c.kvDim;
+        float[] ks = b(k).data(), vs = b(v).data();
+        for (int r = 0; r < positions.length; r++) {
+            System.arraycopy(ks, r * d, c.k[layer], positions[r] * d, d);
+            System.arraycopy(vs, r * d, c.v[layer], positions[r] * d, d);
+        }
+        if (layer == c.layers() - 1) c.length = Math.max(c.length, maxPos + 1);
+    }
+
+    @Override
+    public void attention(Buf q, KvCache cache, int layer, int[] positions, int heads, int kvHeads, int headDim,
+                          double scale, double softcap, int window, Buf out) {
+        CpuKvCache c = (CpuKvCache) cache;
+        float[] qs = b(q).data(), os = b(out).data(), ks = c.k[layer], vs = c.v[layer];
+        int group = heads / kvHeads, kvDim = c.kvDim, qCols = q.cols();
+        float fscale = (float) scale;
+        par.forRange(positions.length * heads, 8, (t0, t1) -> {
+            float[] scores = new float[0];
+            for (int t = t0; t < t1; t++) {
+                int r = t / heads, h = t % heads, kvh = h / group;
+                int p = positions[r];
+                int lo = window > 0 ? Math.max(0, p - window + 1) : 0;
+                int n = p - lo + 1;
+                if (scores.length < n) scores = new float[Math.max(n, scores.length * 2)];
+                int qo = r * qCols + h * headDim;
+                float max = Float.NEGATIVE_INFINITY;
+                for (int j = 0; j < n; j++) {
+                    int ko = (lo + j) * kvDim + kvh * headDim;
+                    float s = 0;
+                    for (int i = 0; i < headDim; i++) s += qs[qo + i] * ks[ko + i];
+                    s *= fscale;
+                    if (softcap > 0) s = (float) (softcap * Math.tanh(s / softcap));
+                    scores[j] = s;
+                    if (s > max) max = s;
+                }
+                double sum = 0;
+                for (int j = 0; j < n; j++) {
+                    float e = (float) Math.exp(scores[j] - max);
+                    scores[j] = e;
+                    sum += e;
+                }
+                float inv = (float) (1.0 / sum);
+                int oo = r * out.cols() + h * headDim;
+                for (int i = 0; i < headDim; i++) os[oo + i] = 0;
+                for (int j = 0; j < n; j++) {
+                    float pj = scores[j] * inv;
+                    int vo = (lo + j) * kvDim + kvh * headDim;
+                    for (int i = 0; i < headDim; i++) os[oo + i] += pj * vs[vo + i];
+                }
+            }
+        });
+    }
+
+    @Override
+    public void gatedAct(Buf gate, Buf up, Activation act, Buf out) {
+        float[] g = b(gate).data(), u = b(up).data(), o = b(out).data();
+        int n = gate.rows() * gate.cols();
+        par.forRange(n, 4096, (i0, i1) -> {
+            for (int i = i0; i < i1; i++) o[i] = activation(act, g[i]) * u[i];
+        });
+    }
+
+    /** The gate nonlinearity, computed in double and rounded to f32. */
+    public static float activation(Activation act, float x) {
+        return switch (act) {
+            case SILU -> (float) (x / (1.0 + Math.exp(-x)));
+            case GELU_TANH -> (float) (0.5 * x * (1.0 + Math.tanh(Math.sqrt(2.0 / Math.PI) * (x + 0.044715 * x * x * x))));
+            case GELU -> (float) (0.5 * x * (1.0 + erf(x / Math.sqrt(2.0))));
+        };
+    }
+
+    /** erf with |error| < 1.2e-7 (Numerical Recipes' erfc Chebyshev fit). */
+    static double erf(double x) {
+        double z = Math.abs(x), t = 1.0 / (1.0 + 0.5 * z);
+        double r = t * Math.exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806
+                + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
+        return x >= 0 ? 1 - r : r - 1;
+    }
+
+    @Override
+    public void add(Buf acc, Buf x) {
+        float[] a = b(acc).data(), xs = b(x).data();
+        int n = acc.rows() * acc.cols();
+        if (x.rows() * x.cols() != n) throw new IllegalArgumentException("add: sizes differ");
+        int v = n - n % MatMul.L;
+        for (int i = 0; i < v; i += MatMul.L) {
+            FloatVector.fromArray(MatMul.F, a, i).add(FloatVector.fromArray(MatMul.F, xs, i)).intoArray(a, i);
+        }
+        for (int i = v; i < n; i++) a[i] += xs[i];
+    }
+
+    @Override
+    public void softcap(Buf x, double cap) {
+        float[] xs = b(x).data();
+        for (int i = 0; i < xs.length; i++) xs[i] = (float) (cap * Math.tanh(xs[i] / cap));
+    }
+
+    @Override
+    public void close() {
+        par.close();
+    }
+
+    /** Rows of a heap buffer, for callers on the CPU that want the array itself. */
+    public static float[] data(Buf buf) {
+        return b(buf).data();
+    }
+
+    static float reduceSum(FloatVector v) {
+        return v.reduceLanes(VectorOperators.ADD);
+    }
+}
