@@ -1,0 +1,51 @@
+package cgap.engine.cpu;
+
+import cgap.engine.safetensors.DType;
+import org.junit.jupiter.api.Test;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/** The optimised matrix product against the plain reference, F32 and BF16, awkward sizes, one and several threads. */
+class MatMulTest {
+    static MemorySegment weights(Arena arena, DType dt, int n, int k, Random r) {
+        MemorySegment s = arena.allocate((long) n * k * dt.bytes, 64);
+        for (long i = 0; i < (long) n * k; i++) {
+            float v = (float) r.nextGaussian();
+            if (dt == DType.F32) s.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i, v);
+            else s.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i, (short) (Float.floatToIntBits(v) >>> 16));
+        }
+        return s;
+    }
+
+    @Test
+    void optimisedEqualsReference() {
+        Random r = new Random(7);
+        int[][] shapes = {{1, 1, 1}, {1, 16, 4}, {3, 15, 5}, {4, 33, 8}, {5, 172, 64}, {17, 64, 67}, {70, 48, 9}, {130, 80, 33}};
+        try (Arena arena = Arena.ofShared(); CpuBackend one = new CpuBackend(1); CpuBackend two = new CpuBackend(2)) {
+            for (DType dt : new DType[]{DType.F32, DType.BF16}) {
+                for (int[] s : shapes) {
+                    int m = s[0], k = s[1], n = s[2];
+                    float[] x = new float[m * k];
+                    for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
+                    MemorySegment w = weights(arena, dt, n, k, r);
+                    float[] ref = new float[m * n];
+                    MatMul.reference(x, m, k, w, dt, n, ref);
+                    for (CpuBackend be : new CpuBackend[]{one, two}) {
+                        CpuBuf xb = new CpuBuf(x, m, k), ob = new CpuBuf(m, n);
+                        be.matmul(xb, new CpuWeight("w", dt, n, k, w), null, ob);
+                        for (int i = 0; i < ref.length; i++) {
+                            // Summation order differs: allow f32 rounding of a k-term sum.
+                            assertEquals(ref[i], ob.data()[i], 1e-5f * k + 1e-5f * Math.abs(ref[i]),
+                                    dt + " m=" + m + " k=" + k + " n=" + n + " threads=" + be.threads() + " at " + i);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
