@@ -9,7 +9,6 @@ import cgap.engine.model.Activation;
 import cgap.engine.safetensors.DType;
 import cgap.engine.safetensors.TensorInfo;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -111,10 +110,15 @@ public final class CpuBackend implements Backend {
         if (wt.cols() != k) throw new IllegalArgumentException("matmul " + wt.name() + ": x has " + k + " columns, weight has " + wt.cols());
         if (out.rows() != m || out.cols() != n) throw new IllegalArgumentException("matmul " + wt.name() + ": out is " + out.rows() + "x" + out.cols() + ", expected " + m + "x" + n);
         float[] xs = b(x).data(), os = b(out).data();
-        // Columns per task: enough work per task to amortise dispatch.
-        int grain = Math.max(4, (int) Math.min(n, 65536L / Math.max(1, (long) m * k / 64 + 1)) & ~3);
-        par.forRange((n + 3) / 4, Math.max(1, grain / 4), (c0, c1) ->
-                MatMul.multiply(xs, m, k, wt.seg(), wt.dtype(), n, os, c0 * 4, Math.min(n, c1 * 4)));
+        // Columns per task: enough work per task to amortise dispatch (and, packed, the staging of W rows).
+        int grain = (int) Math.max(8, Math.min(n, (1L << 16) / Math.max(1, (long) m * k / 256 + 1)));
+        if (m < MatMul.PACK_MIN_ROWS) {
+            par.forRange(n, grain, (c0, c1) -> MatMul.multiplyRows(xs, m, k, wt.seg(), wt.dtype(), n, os, c0, c1));
+        } else {
+            float[] xt = MatMul.packTransposed(xs, m, k);
+            par.forRange((n + 7) / 8, Math.max(1, grain / 8), (c0, c1) ->
+                    MatMul.multiplyPacked(xt, m, k, wt.seg(), wt.dtype(), n, os, c0 * 8, Math.min(n, c1 * 8)));
+        }
         if (bias != null) {
             CpuWeight bw = w(bias);
             for (int i = 0; i < m; i++)
@@ -282,9 +286,5 @@ public final class CpuBackend implements Backend {
     /** Rows of a heap buffer, for callers on the CPU that want the array itself. */
     public static float[] data(Buf buf) {
         return b(buf).data();
-    }
-
-    static float reduceSum(FloatVector v) {
-        return v.reduceLanes(VectorOperators.ADD);
     }
 }

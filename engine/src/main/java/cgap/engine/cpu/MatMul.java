@@ -13,20 +13,31 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
 /**
- * out[M, N] = x[M, K] · W[N, K]ᵀ with W in F32 or BF16 (widened to f32 in registers), f32 accumulation.
- * {@link #reference} is the plain loop every optimised path is tested against.
+ * out[M, N] = x[M, K] · W[N, K]ᵀ with W in F32 or BF16, f32 accumulation. {@link #reference} is the plain loop every
+ * optimised path is tested against.
  *
- * <p>The optimised path tiles 4 rows of x by 4 rows of W (16 vector accumulators), blocks rows of x so a block stays
- * in cache while W streams, and splits W's rows over threads.
+ * <p>Two optimised paths, both deterministic (the same inputs give the same bits whatever the JIT tier: no
+ * {@code reduceLanes}, whose summation order is unspecified and really differs between interpreter and C2):
+ * <ul>
+ *   <li>few rows (decode, M &lt; {@link #PACK_MIN_ROWS}): one dot product per output, W streamed once, BF16 widened in
+ *       registers, lanes summed in a fixed order;</li>
+ *   <li>many rows (prefill, lens): xᵀ is packed once ([K, Mpad]); 8 rows of W at a time are staged as f32 (widening
+ *       BF16 once for all M rows); the micro-kernel broadcasts a W scalar against two vectors of x columns, so an
+ *       8×2L tile keeps 16 accumulators, each a sequential FMA chain over k, and needs no horizontal sum.</li>
+ * </ul>
  */
 public final class MatMul {
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
     static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
     static final int L = F.length();
+    /** Columns of x per micro-kernel tile. */
+    static final int NC = 2 * L;
+    /** Rows of W per micro-kernel tile. */
+    static final int NR = 8;
+    public static final int PACK_MIN_ROWS = 4;
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final int M_BLOCK = 64;
 
     private MatMul() {
     }
@@ -50,26 +61,52 @@ public final class MatMul {
         };
     }
 
-    /** Optimised product over the output columns [n0, n1). */
-    public static void multiply(float[] x, int m, int k, MemorySegment w, DType dt, int n, float[] out, int n0, int n1) {
-        boolean bf16 = switch (dt) {
+    static boolean isBf16(DType dt) {
+        return switch (dt) {
             case F32 -> false;
             case BF16 -> true;
             default -> throw new IllegalArgumentException("matmul weights must be F32 or BF16, got " + dt);
         };
+    }
+
+    // ---------------------------------------------------------------- few rows: dot products
+
+    /** Output columns [n0, n1) of a product with few rows: dot products, four rows of W at a time. */
+    public static void multiplyRows(float[] x, int m, int k, MemorySegment w, DType dt, int n, float[] out, int n0, int n1) {
+        boolean bf16 = isBf16(dt);
         int kv = k - k % L;
-        for (int mb = 0; mb < m; mb += M_BLOCK) {
-            int me = Math.min(m, mb + M_BLOCK);
-            int j = n0;
-            for (; j + 4 <= n1; j += 4) {
-                int i = mb;
-                for (; i + 4 <= me; i += 4) tile4x4(x, i, k, kv, w, bf16, j, n, out);
-                for (; i < me; i++) tile1x4(x, i, k, kv, w, bf16, j, n, out);
-            }
-            for (; j < n1; j++) {
-                for (int i = mb; i < me; i++) out[i * n + j] = dot(x, i * k, w, bf16, (long) j * k, k, kv);
-            }
+        float[] tmp = new float[L];
+        int j = n0;
+        for (; j + 4 <= n1; j += 4) {
+            for (int i = 0; i < m; i++) dot4(x, i * k, w, bf16, j, k, kv, out, i * n + j, tmp);
         }
+        for (; j < n1; j++) {
+            for (int i = 0; i < m; i++) out[i * n + j] = dot(x, i * k, w, bf16, (long) j * k, k, kv, tmp);
+        }
+    }
+
+    private static void dot4(float[] x, int xo, MemorySegment w, boolean bf16, int j, int k, int kv, float[] out, int o, float[] tmp) {
+        long w0 = (long) j * k, w1 = w0 + k, w2 = w1 + k, w3 = w2 + k;
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        for (int t = 0; t < kv; t += L) {
+            FloatVector xv = FloatVector.fromArray(F, x, xo + t);
+            a0 = xv.fma(load(w, bf16, w0 + t), a0);
+            a1 = xv.fma(load(w, bf16, w1 + t), a1);
+            a2 = xv.fma(load(w, bf16, w2 + t), a2);
+            a3 = xv.fma(load(w, bf16, w3 + t), a3);
+        }
+        float s0 = hsum(a0, tmp), s1 = hsum(a1, tmp), s2 = hsum(a2, tmp), s3 = hsum(a3, tmp);
+        for (int t = kv; t < k; t++) {
+            float xv = x[xo + t];
+            s0 += xv * w1(w, bf16, w0 + t);
+            s1 += xv * w1(w, bf16, w1 + t);
+            s2 += xv * w1(w, bf16, w2 + t);
+            s3 += xv * w1(w, bf16, w3 + t);
+        }
+        out[o] = s0;
+        out[o + 1] = s1;
+        out[o + 2] = s2;
+        out[o + 3] = s3;
     }
 
     private static FloatVector load(MemorySegment w, boolean bf16, long elem) {
@@ -85,79 +122,123 @@ public final class MatMul {
         return bf16 ? Float.intBitsToFloat((w.getAtIndex(I16, idx) & 0xffff) << 16) : w.getAtIndex(F32, idx);
     }
 
-    static float dot(float[] x, int xo, MemorySegment w, boolean bf16, long wo, int k, int kv) {
+    static float dot(float[] x, int xo, MemorySegment w, boolean bf16, long wo, int k, int kv, float[] tmp) {
         FloatVector acc = FloatVector.zero(F);
         for (int t = 0; t < kv; t += L) acc = FloatVector.fromArray(F, x, xo + t).fma(load(w, bf16, wo + t), acc);
-        float s = acc.reduceLanes(VectorOperators.ADD);
+        float s = hsum(acc, tmp);
         for (int t = kv; t < k; t++) s += x[xo + t] * w1(w, bf16, wo + t);
         return s;
     }
 
-    private static void tile1x4(float[] x, int i, int k, int kv, MemorySegment w, boolean bf16, int j, int n, float[] out) {
-        int xo = i * k;
-        long w0 = (long) j * k, w1 = w0 + k, w2 = w1 + k, w3 = w2 + k;
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-        for (int t = 0; t < kv; t += L) {
-            FloatVector xv = FloatVector.fromArray(F, x, xo + t);
-            a0 = xv.fma(load(w, bf16, w0 + t), a0);
-            a1 = xv.fma(load(w, bf16, w1 + t), a1);
-            a2 = xv.fma(load(w, bf16, w2 + t), a2);
-            a3 = xv.fma(load(w, bf16, w3 + t), a3);
-        }
-        float s0 = a0.reduceLanes(VectorOperators.ADD), s1 = a1.reduceLanes(VectorOperators.ADD);
-        float s2 = a2.reduceLanes(VectorOperators.ADD), s3 = a3.reduceLanes(VectorOperators.ADD);
-        for (int t = kv; t < k; t++) {
-            float xv = x[xo + t];
-            s0 += xv * w1(w, bf16, w0 + t);
-            s1 += xv * w1(w, bf16, w1 + t);
-            s2 += xv * w1(w, bf16, w2 + t);
-            s3 += xv * w1(w, bf16, w3 + t);
-        }
-        int o = i * n + j;
-        out[o] = s0;
-        out[o + 1] = s1;
-        out[o + 2] = s2;
-        out[o + 3] = s3;
+    /** Sum of the lanes, in lane order (deterministic; cheap next to the dot product it ends). */
+    static float hsum(FloatVector v, float[] tmp) {
+        v.intoArray(tmp, 0);
+        float s = 0;
+        for (int i = 0; i < L; i++) s += tmp[i];
+        return s;
     }
 
-    private static void tile4x4(float[] x, int i, int k, int kv, MemorySegment w, boolean bf16, int j, int n, float[] out) {
-        int x0 = i * k, x1 = x0 + k, x2 = x1 + k, x3 = x2 + k;
-        long w0 = (long) j * k, w1 = w0 + k, w2 = w1 + k, w3 = w2 + k;
+    // ---------------------------------------------------------------- many rows: packed xᵀ
+
+    /** Columns of the packed xᵀ: m rounded up to a whole tile. */
+    public static int paddedRows(int m) {
+        return (m + NC - 1) / NC * NC;
+    }
+
+    /** xt[t * mpad + i] = x[i * k + t]; padding columns are zero. */
+    public static float[] packTransposed(float[] x, int m, int k) {
+        int mpad = paddedRows(m);
+        float[] xt = new float[k * mpad];
+        for (int i = 0; i < m; i++) {
+            int xo = i * k;
+            for (int t = 0; t < k; t++) xt[t * mpad + i] = x[xo + t];
+        }
+        return xt;
+    }
+
+    /** Stages rows [j, j + rows) of W as f32 into ws ([rows, k]). */
+    static void stage(MemorySegment w, boolean bf16, long j, int rows, int k, float[] ws) {
+        int count = rows * k;
+        long from = j * k;
+        if (!bf16) {
+            MemorySegment.copy(w, F32, from * 4, ws, 0, count);
+            return;
+        }
+        int v = count - count % L, i = 0;
+        for (; i < v; i += L) load(w, true, from + i).intoArray(ws, i);
+        for (; i < count; i++) ws[i] = w1(w, true, from + i);
+    }
+
+    /** Output columns [n0, n1) of a product whose xᵀ was packed by {@link #packTransposed}. */
+    public static void multiplyPacked(float[] xt, int m, int k, MemorySegment w, DType dt, int n, float[] out, int n0, int n1) {
+        boolean bf16 = isBf16(dt);
+        int mpad = paddedRows(m);
+        float[] ws = new float[NR * k];
+        float[] tmp = new float[L];
+        for (int j = n0; j < n1; j += NR) {
+            int rows = Math.min(NR, n1 - j);
+            stage(w, bf16, j, rows, k, ws);
+            for (int i = 0; i < mpad; i += NC) {
+                if (rows == NR) kernel8(xt, mpad, i, ws, k, out, n, j, m, tmp);
+                else for (int r = 0; r < rows; r++) kernel1(xt, mpad, i, ws, r * k, k, out, n, j + r, m, tmp);
+            }
+        }
+    }
+
+    private static void kernel8(float[] xt, int mpad, int i, float[] ws, int k, float[] out, int n, int j, int m, float[] tmp) {
         FloatVector z = FloatVector.zero(F);
-        FloatVector c00 = z, c01 = z, c02 = z, c03 = z, c10 = z, c11 = z, c12 = z, c13 = z;
-        FloatVector c20 = z, c21 = z, c22 = z, c23 = z, c30 = z, c31 = z, c32 = z, c33 = z;
-        for (int t = 0; t < kv; t += L) {
-            FloatVector b0 = load(w, bf16, w0 + t), b1 = load(w, bf16, w1 + t);
-            FloatVector b2 = load(w, bf16, w2 + t), b3 = load(w, bf16, w3 + t);
-            FloatVector a = FloatVector.fromArray(F, x, x0 + t);
-            c00 = a.fma(b0, c00); c01 = a.fma(b1, c01); c02 = a.fma(b2, c02); c03 = a.fma(b3, c03);
-            a = FloatVector.fromArray(F, x, x1 + t);
-            c10 = a.fma(b0, c10); c11 = a.fma(b1, c11); c12 = a.fma(b2, c12); c13 = a.fma(b3, c13);
-            a = FloatVector.fromArray(F, x, x2 + t);
-            c20 = a.fma(b0, c20); c21 = a.fma(b1, c21); c22 = a.fma(b2, c22); c23 = a.fma(b3, c23);
-            a = FloatVector.fromArray(F, x, x3 + t);
-            c30 = a.fma(b0, c30); c31 = a.fma(b1, c31); c32 = a.fma(b2, c32); c33 = a.fma(b3, c33);
+        FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z;
+        FloatVector c40 = z, c41 = z, c50 = z, c51 = z, c60 = z, c61 = z, c70 = z, c71 = z;
+        int k2 = 2 * k, k3 = 3 * k, k4 = 4 * k, k5 = 5 * k, k6 = 6 * k, k7 = 7 * k;
+        for (int t = 0; t < k; t++) {
+            int xo = t * mpad + i;
+            FloatVector b0 = FloatVector.fromArray(F, xt, xo), b1 = FloatVector.fromArray(F, xt, xo + L);
+            FloatVector a = FloatVector.broadcast(F, ws[t]);
+            c00 = a.fma(b0, c00); c01 = a.fma(b1, c01);
+            a = FloatVector.broadcast(F, ws[k + t]);
+            c10 = a.fma(b0, c10); c11 = a.fma(b1, c11);
+            a = FloatVector.broadcast(F, ws[k2 + t]);
+            c20 = a.fma(b0, c20); c21 = a.fma(b1, c21);
+            a = FloatVector.broadcast(F, ws[k3 + t]);
+            c30 = a.fma(b0, c30); c31 = a.fma(b1, c31);
+            a = FloatVector.broadcast(F, ws[k4 + t]);
+            c40 = a.fma(b0, c40); c41 = a.fma(b1, c41);
+            a = FloatVector.broadcast(F, ws[k5 + t]);
+            c50 = a.fma(b0, c50); c51 = a.fma(b1, c51);
+            a = FloatVector.broadcast(F, ws[k6 + t]);
+            c60 = a.fma(b0, c60); c61 = a.fma(b1, c61);
+            a = FloatVector.broadcast(F, ws[k7 + t]);
+            c70 = a.fma(b0, c70); c71 = a.fma(b1, c71);
         }
-        store(out, i * n + j, k, kv, x, x0, w, bf16, w0, k, c00, c01, c02, c03);
-        store(out, (i + 1) * n + j, k, kv, x, x1, w, bf16, w0, k, c10, c11, c12, c13);
-        store(out, (i + 2) * n + j, k, kv, x, x2, w, bf16, w0, k, c20, c21, c22, c23);
-        store(out, (i + 3) * n + j, k, kv, x, x3, w, bf16, w0, k, c30, c31, c32, c33);
+        put(c00, c01, out, n, j, i, m, tmp);
+        put(c10, c11, out, n, j + 1, i, m, tmp);
+        put(c20, c21, out, n, j + 2, i, m, tmp);
+        put(c30, c31, out, n, j + 3, i, m, tmp);
+        put(c40, c41, out, n, j + 4, i, m, tmp);
+        put(c50, c51, out, n, j + 5, i, m, tmp);
+        put(c60, c61, out, n, j + 6, i, m, tmp);
+        put(c70, c71, out, n, j + 7, i, m, tmp);
     }
 
-    private static void store(float[] out, int o, int k, int kv, float[] x, int xo, MemorySegment w, boolean bf16, long w0, int stride,
-                              FloatVector a0, FloatVector a1, FloatVector a2, FloatVector a3) {
-        float s0 = a0.reduceLanes(VectorOperators.ADD), s1 = a1.reduceLanes(VectorOperators.ADD);
-        float s2 = a2.reduceLanes(VectorOperators.ADD), s3 = a3.reduceLanes(VectorOperators.ADD);
-        for (int t = kv; t < k; t++) {
-            float xv = x[xo + t];
-            s0 += xv * w1(w, bf16, w0 + t);
-            s1 += xv * w1(w, bf16, w0 + stride + t);
-            s2 += xv * w1(w, bf16, w0 + 2L * stride + t);
-            s3 += xv * w1(w, bf16, w0 + 3L * stride + t);
+    private static void kernel1(float[] xt, int mpad, int i, float[] ws, int wo, int k, float[] out, int n, int j, int m, float[] tmp) {
+        FloatVector c0 = FloatVector.zero(F), c1 = c0;
+        for (int t = 0; t < k; t++) {
+            int xo = t * mpad + i;
+            FloatVector a = FloatVector.broadcast(F, ws[wo + t]);
+            c0 = a.fma(FloatVector.fromArray(F, xt, xo), c0);
+            c1 = a.fma(FloatVector.fromArray(F, xt, xo + L), c1);
         }
-        out[o] = s0;
-        out[o + 1] = s1;
-        out[o + 2] = s2;
-        out[o + 3] = s3;
+        put(c0, c1, out, n, j, i, m, tmp);
+    }
+
+    /** out[(i + c) * n + j] for the tile's 2L columns c that are real rows of x. */
+    private static void put(FloatVector lo, FloatVector hi, float[] out, int n, int j, int i, int m, float[] tmp) {
+        lo.intoArray(tmp, 0);
+        int valid = Math.min(L, m - i);
+        for (int c = 0; c < valid; c++) out[(i + c) * n + j] = tmp[c];
+        valid = Math.min(L, m - i - L);
+        if (valid <= 0) return;
+        hi.intoArray(tmp, 0);
+        for (int c = 0; c < valid; c++) out[(i + L + c) * n + j] = tmp[c];
     }
 }
