@@ -7,12 +7,16 @@
 // (1 sequence, positions 0..n-1, logits requested for every position), with an F32 KV cache
 // (type_k = type_v = F32), flash attention off, 2 threads by default. Through the eval callback
 // (llama_context_params.cb_eval) it captures, for every position, the graph tensors named
-//   l_out-<il>        block (residual stream) output of layer il
-//   attn_out-<il>     attention block output (after o_proj; for Gemma 3 / OLMo 2 BEFORE the post-attention norm)
-//   ffn_inp-<il>      residual after the attention block (input of the MLP half)
-//   ffn_out-<il>      MLP output (before the residual add)
-//   result_norm       final norm output
-//   result_output     unembedding output (logits before Gemma's final softcapping)
+//   l_out-<il>           block (residual stream) output of layer il
+//   kqv_out-<il>         attention heads' output, concatenated, before o_proj (all families)
+//   attn_out-<il>        o_proj output (Llama/Mistral only; Qwen2/3 graphs do not name it)
+//   attn_post_norm-<il>  post-attention norm of the o_proj output (Gemma 3, OLMo 2)
+//   ffn_inp-<il>         residual after the attention half (Llama/Mistral/Qwen2/Qwen3/OLMo 2)
+//   sa_out-<il>          the same for Gemma 3
+//   ffn_out-<il>         MLP output (down_proj, before any post-norm and the residual add)
+//   ffn_post_norm-<il>   post-feedforward norm of the MLP output (Gemma 3; OLMo 2's graph leaves it unnamed)
+//   result_norm          final norm output
+//   result_output        unembedding output (logits before Gemma's final softcapping)
 // (--all-tensors captures every 2-D F32 graph tensor whose second dimension equals the token count.)
 // Then, when --n-predict N > 0, it greedy-decodes N tokens (argmax of the last logits, fed back one
 // at a time) and records them. The prompt's tensors are the only ones dumped.
@@ -66,7 +70,8 @@ struct CaptureState {
 };
 
 bool wanted_name(const char * name) {
-    static const char * prefixes[] = {"l_out-", "attn_out-", "ffn_out-", "ffn_inp-"};
+    static const char * prefixes[] = {"l_out-", "attn_out-", "ffn_out-", "ffn_inp-", "kqv_out-", "attn_post_norm-",
+                                      "sa_out-", "ffn_post_norm-"};
     for (const char * p : prefixes) {
         if (strncmp(name, p, strlen(p)) == 0) return true;
     }
@@ -101,7 +106,11 @@ bool eval_cb(struct ggml_tensor * t, bool ask, void * user_data) {
 }
 
 void quiet_log(enum ggml_log_level level, const char * text, void *) {
-    if (level >= GGML_LOG_LEVEL_WARN || getenv("CGAP_LLAMA_VERBOSE")) fputs(text, stderr);
+    static bool last_shown = false;
+    const bool show = getenv("CGAP_LLAMA_VERBOSE") != nullptr
+        || (level == GGML_LOG_LEVEL_CONT ? last_shown : level >= GGML_LOG_LEVEL_WARN);
+    if (level != GGML_LOG_LEVEL_CONT) last_shown = show;
+    if (show) fputs(text, stderr);
 }
 
 [[noreturn]] void die(const std::string & msg) {

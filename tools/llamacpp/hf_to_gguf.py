@@ -70,6 +70,16 @@ GGUF_ARCH = {
     "olmo2": gguf.MODEL_ARCH.OLMO2,
 }
 
+# transformers' Gemma3TextConfig defaults: released Gemma 3 text_configs name only what differs from these
+# (convert_hf_to_gguf.py gets them through AutoConfig).
+GEMMA3_TEXT_DEFAULTS = {
+    "vocab_size": 262208, "hidden_size": 2304, "intermediate_size": 9216, "num_hidden_layers": 26,
+    "num_attention_heads": 8, "num_key_value_heads": 4, "head_dim": 256, "rms_norm_eps": 1e-6,
+    "rope_theta": 1_000_000.0, "rope_local_base_freq": 10_000.0, "query_pre_attn_scalar": 256,
+    "sliding_window": 4096, "sliding_window_pattern": 6, "max_position_embeddings": 131072,
+    "final_logit_softcapping": None, "attn_logit_softcapping": None, "tie_word_embeddings": True,
+}
+
 ST_DTYPES = {"F32": (np.float32, 4), "BF16": (np.uint16, 2), "F16": (np.float16, 2)}
 
 
@@ -219,6 +229,8 @@ def convert(d: Path, out: Path) -> None:
     fam = ARCHES[hf_arch]
     hp = {**cfg, **cfg["text_config"]} if "text_config" in cfg else dict(cfg)
     arch = GGUF_ARCH[fam]
+    if fam == "gemma3":
+        hp = {**GEMMA3_TEXT_DEFAULTS, **hp}
     n_layer = hp["num_hidden_layers"]
     n_head = hp.get("num_attention_heads", 8 if fam == "gemma3" else None)
     n_head_kv = hp.get("num_key_value_heads", 4 if fam == "gemma3" else n_head)
