@@ -89,6 +89,49 @@ class LlamaCppReferenceTest {
         assertTrue(r.extra().containsKey("ffn_out-0"), r.extra().keySet().toString());
     }
 
+    /**
+     * The converter + llama.cpp compute what transformers computes: every layer's residual stream and the logits of
+     * llama.cpp agree with a naive double-precision HF-semantics forward pass (F32 checkpoints; Gemma 3 looser because
+     * ggml's GELU goes through an FP16 table). Also covers stories260K (real weights, HF rotate-half q/k layout).
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("crossCheckModels")
+    void llamaCppAgreesWithNaiveHfSemantics(String family, @TempDir Path tmp) throws IOException {
+        Path dir = family.equals("stories260K") ? shared("models/stories260K")
+                : TinyModels.write(family, tmp.resolve("tiny-" + family + "-F32"), 42, "F32");
+        int[] prompt = family.equals("stories260K") ? new int[] {1, 403, 407, 261, 378, 432, 383, 286, 261, 376} : TinyModels.randomTokens(11, 10);
+        LlamaCppReference.Result r = LlamaCppReference.run(dir, prompt, 0);
+        NaiveHfForward.Output ref = NaiveHfForward.run(dir, prompt);
+        double tol = family.equals("gemma3") ? 2e-3 : 1e-5;
+        StringBuilder report = new StringBuilder();
+        double worst = 0;
+        for (int l = 0; l < r.nLayer(); l++) {
+            double rel = relDiff(ref.layerOut()[l], r.layerOut()[l]);
+            report.append(String.format(" l%d=%.2e", l, rel));
+            worst = Math.max(worst, rel);
+        }
+        double relLogits = relDiff(ref.logits(), r.logits());
+        report.append(String.format(" logits=%.2e", relLogits));
+        System.out.println("llama.cpp vs naive HF forward, " + family + ":" + report);
+        assertTrue(worst <= tol && relLogits <= tol, family + ": max |diff| / max |value| per layer:" + report);
+    }
+
+    static Stream<String> crossCheckModels() {
+        return Stream.concat(Stream.of("stories260K"), TinyModels.FAMILIES.stream());
+    }
+
+    /** max |a - b| / max(1, max |a|). */
+    static double relDiff(double[][] a, float[][] b) {
+        double max = 1, diff = 0;
+        for (int i = 0; i < a.length; i++) {
+            for (int j = 0; j < a[i].length; j++) {
+                max = Math.max(max, Math.abs(a[i][j]));
+                diff = Math.max(diff, Math.abs(a[i][j] - b[i][j]));
+            }
+        }
+        return diff / max;
+    }
+
     /** Finite outputs, greedy[0] = argmax of the last logits, and final norm + unembedding of l_out[last] = logits. */
     static void checkOutputs(Path dir, LlamaCppReference.Result r, double relTol) throws IOException {
         int n = r.tokens().length;
