@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -335,9 +334,5 @@ public final class TinyModels {
         int[] t = new int[n];
         for (int i = 0; i < n; i++) t[i] = 3 + r.nextInt(VOCAB - 3);
         return t;
-    }
-
-    static List<String> families() {
-        return new ArrayList<>(FAMILIES);
     }
 }
