@@ -4,8 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 if ! command -v npm >/dev/null 2>&1; then
-  echo "tools/tokref/setup.sh: npm not found; the tokenizer reference tests need node + npm" >&2
-  exit 1
+  # not fatal here: the Java test fails when CI=true and skips otherwise, with its own message
+  echo "tools/tokref/setup.sh: npm not found; the tokenizer reference tests need node + npm (skipping install)" >&2
+  exit 0
 fi
 want="$(node -e 'console.log(require("./package-lock.json").packages["node_modules/@huggingface/tokenizers"].version)')"
 have="$(node -e 'try{console.log(require("./node_modules/@huggingface/tokenizers/package.json").version)}catch(e){console.log("")}')"

@@ -82,7 +82,9 @@ final class Corpus {
     static List<String> all() {
         List<String> out = new ArrayList<>(HANDWRITTEN);
         out.addAll(datasetPrompts(40));
-        out.addAll(random(150, 7));
+        int fuzz = Integer.getInteger("cgap.tokenizer.fuzz", 150); // -Dcgap.tokenizer.fuzz=N for a longer run
+        out.addAll(random(fuzz, 7));
+        out.addAll(randomCodePoints(fuzz / 3, 13));
         out.add(EncodeThroughput.generate(20_000, 3));
         return out;
     }
@@ -114,6 +116,28 @@ final class Corpus {
             "😀", "👍", "🏽", "‍", "🇫", "🇷", "❤", "️", "𝔘", "𠀀", "\u00a0", "\u3000", "\u2028", "…", "—", "“", "”",
             "<s>", "</s>", "<|eot_id|>", "<start_of_turn>", "<|im_end|>", "<unk>", "▁", "▁▁", "Ġ", "<0x0A>", "##"
     };
+
+    /** Strings of random code points from assorted blocks (no lone surrogates). */
+    static List<String> randomCodePoints(int count, long seed) {
+        int[][] ranges = {{0x20, 0x7e}, {0x09, 0x0d}, {0xa0, 0x24f}, {0x300, 0x36f}, {0x370, 0x52f}, {0x590, 0x6ff},
+                {0x900, 0x97f}, {0xe00, 0xe7f}, {0x1100, 0x11ff}, {0x2000, 0x206f}, {0x2070, 0x218f}, {0x2190, 0x2bff},
+                {0x3000, 0x30ff}, {0x4e00, 0x9fff}, {0xac00, 0xd7a3}, {0xff00, 0xffef}, {0x1d400, 0x1d7ff},
+                {0x1f300, 0x1faff}, {0x20000, 0x2a6df}, {0xe000, 0xe0ff}};
+        SplittableRandom r = new SplittableRandom(seed);
+        List<String> out = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            int len = 1 + r.nextInt(30);
+            StringBuilder sb = new StringBuilder();
+            for (int k = 0; k < len; k++) {
+                int[] g = ranges[r.nextInt(ranges.length)];
+                int cp = g[0] + r.nextInt(g[1] - g[0] + 1);
+                if (r.nextInt(4) == 0) sb.append(' ');
+                sb.appendCodePoint(cp);
+            }
+            out.add(sb.toString());
+        }
+        return out;
+    }
 
     static List<String> random(int count, long seed) {
         SplittableRandom r = new SplittableRandom(seed);

@@ -24,4 +24,22 @@ class ThroughputTest {
             assertEquals(text, back, rel);
         }
     }
+
+    /** Long runs of one character class: no regex stack overflow, no quadratic blow-up. */
+    @Test
+    void pathologicalRuns() {
+        String[] runs = {" ", "\n", "a", "!", "7", "\u4e2d", "\ud83d\ude00", " \n", "\u2581", "<"};
+        for (String rel : new String[] {"tokenizers/llama3_1", "tokenizers/qwen3", "tokenizers/smollm2", "models/tinyllama-v0", "tokenizers/gemma3"}) {
+            Tokenizer tok = Tokenizer.load(TestPaths.sharedDir(rel));
+            for (String r : runs) {
+                String text = r.repeat(200_000 / r.length());
+                long t0 = System.nanoTime();
+                int[] ids = tok.encode(text, false);
+                double s = (System.nanoTime() - t0) / 1e9;
+                assertTrue(s < 20, rel + ": run of " + r + " took " + s + " s");
+                assertTrue(ids.length > 0);
+                if (!r.equals("\u2581")) assertEquals(text, tok.decode(ids, false), rel + " run of " + r);
+            }
+        }
+    }
 }
