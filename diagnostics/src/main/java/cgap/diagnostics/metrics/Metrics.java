@@ -1,0 +1,156 @@
+package cgap.diagnostics.metrics;
+
+/**
+ * Streaming computation of {@link StepMetrics} for one token step.
+ *
+ * <p>Input: {@code logits[l][v]}, the readout logits of every layer l = 0 … L−1 for this step (row L−1 is the
+ * model's own final distribution p_L), optionally {@code resid[l][i]} (the residual stream h_l, for cosine
+ * commitment) and an optional vocabulary mask. Cost per layer: one online pass for log-sum-exp / top-1
+ * ({@link MetricKernels#scan}), then one fused pass for KL in both directions against p_L and JS against the
+ * next layer ({@link MetricKernels#layerSums}); everything is accumulated in double. Working memory is one
+ * double row of p_L (V doubles) plus O(L): never L×V doubles.
+ *
+ * <p>An instance keeps its working row between calls (reused while V is unchanged), so it is not thread-safe;
+ * use one instance per thread, or the static {@link #compute} conveniences.
+ */
+public final class Metrics {
+    private double[] finalProbs = new double[0];
+    private final double[] scratch = new double[3];
+
+    /** Streaming metrics without a vocabulary mask. */
+    public static StepMetrics compute(float[][] logits, float[][] resid) {
+        return new Metrics().step(logits, resid, null);
+    }
+
+    /**
+     * Streaming metrics.
+     *
+     * @param logits [L][V] readout logits, not modified
+     * @param resid  [L][d] residual stream, or {@code null} (then no cosine commitment)
+     * @param masked {@code null} or [V]: {@code masked[v]} forces id v to −∞ before every softmax
+     */
+    public static StepMetrics compute(float[][] logits, float[][] resid, boolean[] masked) {
+        return new Metrics().step(logits, resid, masked);
+    }
+
+    /** As {@link #compute(float[][], float[][], boolean[])}, reusing this instance's working memory. */
+    public StepMetrics step(float[][] logits, float[][] resid, boolean[] masked) {
+        int layers = validate(logits, resid, masked);
+        int vocab = logits[0].length;
+        double[] lse = new double[layers];
+        int[] top1 = new int[layers];
+        double finalTop1Logit = 0;
+        double finalTop2Logit = 0;
+        for (int l = 0; l < layers; l++) {
+            try {
+                top1[l] = MetricKernels.scan(logits[l], masked, scratch);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("layer " + l + ": " + e.getMessage(), e);
+            }
+            lse[l] = scratch[0];
+            finalTop1Logit = scratch[1];
+            finalTop2Logit = scratch[2];
+        }
+        int last = layers - 1;
+        if (finalProbs.length != vocab) {
+            finalProbs = new double[vocab];
+        }
+        double entropy = MetricKernels.probsAndEntropy(logits[last], lse[last], masked, finalProbs);
+        double top1Prob = Math.exp(finalTop1Logit - lse[last]);
+        double margin = finalTop1Logit - finalTop2Logit;
+
+        double[] klF = new double[layers];
+        double[] klR = new double[layers];
+        double[] js = new double[layers - 1];
+        for (int l = 0; l < last; l++) {
+            MetricKernels.layerSums(logits[l], lse[l], logits[last], lse[last], finalProbs,
+                    logits[l + 1], lse[l + 1], masked, scratch);
+            klF[l] = scratch[0];
+            klR[l] = scratch[1];
+            js[l] = scratch[2];
+        }
+        // klF[last] = klR[last] = 0: p_L against itself, exactly.
+
+        double[] remaining = new double[layers];
+        int[] flips = new int[layers];
+        for (int l = last - 1; l >= 0; l--) {
+            remaining[l] = remaining[l + 1] + js[l];
+            flips[l] = flips[l + 1] + (top1[l] != top1[l + 1] ? 1 : 0);
+        }
+
+        int k = StepMetrics.KL_THRESHOLDS.size();
+        int[] commitF = new int[k];
+        int[] commitR = new int[k];
+        for (int t = 0; t < k; t++) {
+            double tau = StepMetrics.KL_THRESHOLDS.get(t);
+            commitF[t] = commitBelow(klF, tau);
+            commitR[t] = commitBelow(klR, tau);
+        }
+        int top1Commit = last;
+        for (int l = last; l >= 0 && top1[l] == top1[last]; l--) {
+            top1Commit = l;
+        }
+
+        double[] cos = null;
+        int[] cosCommit = null;
+        if (resid != null) {
+            cos = new double[layers];
+            for (int l = 0; l < layers; l++) {
+                cos[l] = MetricKernels.cosine(resid[l], resid[last]);
+            }
+            cosCommit = new int[StepMetrics.COSINE_THRESHOLDS.size()];
+            for (int t = 0; t < cosCommit.length; t++) {
+                double tau = StepMetrics.COSINE_THRESHOLDS.get(t);
+                int c = last;
+                for (int l = last; l >= 0 && cos[l] >= tau; l--) {
+                    c = l;
+                }
+                cosCommit[t] = c;
+            }
+        }
+        return new StepMetrics(layers, masked != null, klF, klR, js, top1, entropy, top1Prob, margin,
+                commitF, commitR, top1Commit, cos, cosCommit, remaining, flips);
+    }
+
+    /** Earliest l with kl[j] &lt; tau for every j ≥ l; L−1 when the condition fails at L−1. */
+    private static int commitBelow(double[] kl, double tau) {
+        int c = kl.length - 1;
+        for (int l = kl.length - 1; l >= 0 && kl[l] < tau; l--) {
+            c = l;
+        }
+        return c;
+    }
+
+    /** Shape checks shared with {@link MetricsReference}; returns L. */
+    static int validate(float[][] logits, float[][] resid, boolean[] masked) {
+        if (logits == null || logits.length == 0) {
+            throw new IllegalArgumentException("logits must have at least one layer");
+        }
+        int vocab = logits[0].length;
+        if (vocab == 0) {
+            throw new IllegalArgumentException("logits rows must not be empty");
+        }
+        for (int l = 0; l < logits.length; l++) {
+            if (logits[l].length != vocab) {
+                throw new IllegalArgumentException("logits row " + l + " has length " + logits[l].length
+                        + ", row 0 has " + vocab);
+            }
+        }
+        if (masked != null && masked.length != vocab) {
+            throw new IllegalArgumentException("mask has length " + masked.length + ", vocabulary is " + vocab);
+        }
+        if (resid != null) {
+            if (resid.length != logits.length) {
+                throw new IllegalArgumentException("resid has " + resid.length + " layers, logits have " + logits.length);
+            }
+            int d = resid[0].length;
+            for (int l = 0; l < resid.length; l++) {
+                if (resid[l].length != d) {
+                    throw new IllegalArgumentException("resid row " + l + " has length " + resid[l].length
+                            + ", row 0 has " + d);
+                }
+            }
+        }
+        return logits.length;
+    }
+}
