@@ -2,7 +2,9 @@
 // Usage: node encode.mjs REQUEST.json   (or the request on stdin)
 // Request: {"dir": "/path/with/tokenizer.json", "texts": ["..."],
 //           "addSpecialTokens": true, "splitSpecialTokens": false}
-//   or with "variants": [{"addSpecialTokens": b, "splitSpecialTokens": b}, ...] instead of the flags.
+//   or with "variants": [{"addSpecialTokens": b, "splitSpecialTokens": b}, ...] instead of the flags;
+//   "decode": true also returns "decoded": [[keeping specials, skipping specials] per text] for the
+//   ids of the first variant (clean_up_tokenization_spaces off, as the Rust library's decode).
 // Prints: {"engine": "@huggingface/tokenizers@x.y.z", "results": [[[ids of text 0], ...] per variant],
 //          "ids": [[...], ...] (only without "variants")}
 //
@@ -45,5 +47,13 @@ const results = variants.map((v) => {
   return req.texts.map((text) => tok.encode(text, { add_special_tokens: v.addSpecialTokens ?? true }).ids);
 });
 const out = { engine: `${pkg.name}@${pkg.version}`, results };
+if (req.decode) {
+  // decode the ids of the first variant, keeping and skipping special tokens (no clean-up of spaces)
+  const tok = built.get(!!variants[0].splitSpecialTokens);
+  out.decoded = results[0].map((ids) => ids.length === 0 ? ["", ""] : [
+    tok.decode(ids, { skip_special_tokens: false, clean_up_tokenization_spaces: false }),
+    tok.decode(ids, { skip_special_tokens: true, clean_up_tokenization_spaces: false }),
+  ]);
+}
 if (!req.variants) out.ids = results[0];
 process.stdout.write(JSON.stringify(out) + "\n");

@@ -60,6 +60,7 @@ class DecodeTest {
     void brokenBytes() {
         Tokenizer t = Tokenizer.load(TestPaths.sharedDir("models/tinyllama-v0"));
         int e4 = t.tokenToId("<0xE4>"), b8 = t.tokenToId("<0xB8>"), ad = t.tokenToId("<0xAD>");
+        assertEquals("\ufeffx", t.decode(t.encode("\ufeffx", false), false)); // kept, as Rust's from_utf8 does
         assertEquals("\u4e2d", t.decode(new int[] {e4, b8, ad}, false));
         // an incomplete sequence becomes one U+FFFD per byte, as in the Rust ByteFallback decoder
         assertEquals("\ufffd\ufffd", t.decode(new int[] {e4, b8}, false));
@@ -67,5 +68,10 @@ class DecodeTest {
         int[] ids = l.encode("\u4e2d", false);
         assertEquals("\u4e2d", l.decode(ids, false));
         assertEquals("", l.decode(new int[] {-5, 10_000_000}, false)); // unknown ids are dropped
+        // byte-level: String::from_utf8_lossy, one U+FFFD per maximal invalid prefix
+        int le4 = l.tokenToId("\u00e4"), lb8 = l.tokenToId("\u00b8"), la = l.tokenToId("A");
+        assertEquals("\ufffd", l.decode(new int[] {le4, lb8}, false));
+        assertEquals("\ufffdA", l.decode(new int[] {le4, la}, false));
+        assertEquals("\ufffd\ufffdA", l.decode(new int[] {lb8, lb8, la}, false));
     }
 }
