@@ -445,7 +445,9 @@ final class Components {
             }
             case "Replace": {
                 Pattern p = pattern(node.get("pattern"), where + ".pattern", file);
-                String rep = Matcher.quoteReplacement(text(node, "content", where, file));
+                String content = text(node, "content", where, file);
+                if (content == null) throw new IllegalArgumentException(file + ": " + where + ".content is missing");
+                String rep = Matcher.quoteReplacement(content);
                 return toks -> toks.stream().map(s -> p.matcher(s).replaceAll(rep)).toList();
             }
             case "ByteFallback":
@@ -475,16 +477,17 @@ final class Components {
                     return List.of(bytes.toString(StandardCharsets.UTF_8));
                 };
             case "Metaspace": {
-                String rep = text(node, "replacement", where, file);
+                String rep0 = text(node, "replacement", where, file);
+                String rep = rep0 == null ? "\u2581" : rep0;
                 String scheme = text(node, "prepend_scheme", where, file);
                 if (scheme == null) scheme = node.has("add_prefix_space") && !node.get("add_prefix_space").asBoolean() ? "never" : "always";
                 boolean strip = !scheme.equals("never");
+                // As in Rust: every replacement char of the first token is dropped (not only a
+                // leading one) unless prepend_scheme is never; elsewhere it becomes a space.
                 return toks -> {
                     List<String> out = new ArrayList<>(toks.size());
                     for (int i = 0; i < toks.size(); i++) {
-                        String s = toks.get(i).replace(rep, " ");
-                        if (i == 0 && strip && s.startsWith(" ")) s = s.substring(1);
-                        out.add(s);
+                        out.add(toks.get(i).replace(rep, i == 0 && strip ? "" : " "));
                     }
                     return out;
                 };

@@ -121,6 +121,10 @@ class EncodeBehaviourTest {
 
     /** A tiny character-level BPE over a-z, space and ▁ with a few merges, plus given added tokens. */
     static Path synthetic(Path dir, String normalizer, String preTokenizer, String addedTokens, String config, String post) throws Exception {
+        return synthetic(dir, normalizer, preTokenizer, addedTokens, config, post, "null");
+    }
+
+    static Path synthetic(Path dir, String normalizer, String preTokenizer, String addedTokens, String config, String post, String decoder) throws Exception {
         StringBuilder vocab = new StringBuilder();
         int id = 0;
         vocab.append("\"<unk>\":").append(id++).append(",\"<s>\":").append(id++).append(",\"</s>\":").append(id++);
@@ -130,7 +134,7 @@ class EncodeBehaviourTest {
         vocab.append(",\"<sep>\":").append(id++).append(",\"<w>\":").append(id++);
         String json = "{\"version\":\"1.0\",\"added_tokens\":[" + addedTokens + "],"
                 + "\"normalizer\":" + normalizer + ",\"pre_tokenizer\":" + preTokenizer + ","
-                + "\"post_processor\":" + post + ",\"decoder\":null,"
+                + "\"post_processor\":" + post + ",\"decoder\":" + decoder + ","
                 + "\"model\":{\"type\":\"BPE\",\"unk_token\":\"<unk>\",\"fuse_unk\":true,\"byte_fallback\":false,"
                 + "\"vocab\":{" + vocab + "},\"merges\":[\"a b\",\"ab c\",\"\u2581 a\"]}}";
         Files.createDirectories(dir);
@@ -188,6 +192,20 @@ class EncodeBehaviourTest {
         String never = first.replace("first", "never");
         Tokenizer nv = Tokenizer.load(synthetic(tmp.resolve("n"), "null", never, sep, null, "null"));
         assertArrayEquals(new int[] {a, ma}, nv.encode("a a", false));
+    }
+
+    @Test
+    void metaspaceDecoder(@TempDir Path tmp) throws Exception {
+        String pre = "{\"type\":\"Metaspace\",\"replacement\":\"\u2581\",\"prepend_scheme\":\"always\",\"split\":true}";
+        String dec = "{\"type\":\"Metaspace\",\"replacement\":\"\u2581\",\"prepend_scheme\":\"always\",\"split\":true}";
+        Tokenizer t = Tokenizer.load(synthetic(tmp.resolve("m"), "null", pre, "", null, "null", dec));
+        assertEquals("a b", t.decode(t.encode("a b", false), false));
+        // Rust drops every replacement char of the first token
+        int meta = t.tokenToId("\u2581"), a = t.tokenToId("a");
+        assertEquals(" a", t.decode(new int[] {meta, meta, a}, false));
+        String never = dec.replace("always", "never");
+        Tokenizer n = Tokenizer.load(synthetic(tmp.resolve("n"), "null", pre, "", null, "null", never));
+        assertEquals("  a", n.decode(new int[] {meta, meta, a}, false));
     }
 
     @Test
