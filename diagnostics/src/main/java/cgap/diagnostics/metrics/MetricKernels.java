@@ -127,6 +127,35 @@ public final class MetricKernels {
         out[2] = Math.max(0.0, 0.5 * js);
     }
 
+    /**
+     * JS(p_x, p_y) of two rows with known log-sum-exps, m in log space as in {@link #layerSums}; clamped at 0
+     * from below.
+     */
+    public static double js(float[] x, double lseX, float[] y, double lseY, boolean[] masked) {
+        double js = 0.0;
+        for (int v = 0; v < x.length; v++) {
+            if (masked != null && masked[v]) {
+                continue;
+            }
+            double a = x[v] - lseX;
+            double c = y[v] - lseY;
+            double pa = Math.exp(a);
+            double pc = Math.exp(c);
+            if (pa > 0.0 || pc > 0.0) {
+                double hi = Math.max(a, c);
+                double lo = Math.min(a, c);
+                double lm = hi + Math.log1p(Math.exp(lo - hi)) - LN2;
+                if (pa > 0.0) {
+                    js += pa * (a - lm);
+                }
+                if (pc > 0.0) {
+                    js += pc * (c - lm);
+                }
+            }
+        }
+        return Math.max(0.0, 0.5 * js);
+    }
+
     /** cosine(a, b) in double; {@code NaN} when either vector has zero norm. */
     public static double cosine(float[] a, float[] b) {
         if (a.length != b.length) {

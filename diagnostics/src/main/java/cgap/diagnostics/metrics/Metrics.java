@@ -112,6 +112,30 @@ public final class Metrics {
                 commitF, commitR, top1Commit, cos, cosCommit, remaining, flips);
     }
 
+    /**
+     * The same-history check of SPEC §5.3: two models (PT teacher-forced on IT's tokens, and IT) at the same
+     * step, {@code JS(p^a_l, p^b_l)} at every layer l. Both logit arrays must have the same shape.
+     *
+     * @return [L] per-layer JS in nats, in [0, ln 2]
+     */
+    public static double[] sameLayerJs(float[][] a, float[][] b, boolean[] masked) {
+        int layers = validate(a, null, masked);
+        validate(b, null, masked);
+        if (b.length != layers || b[0].length != a[0].length) {
+            throw new IllegalArgumentException("logits of shape [" + layers + "][" + a[0].length + "] and ["
+                    + b.length + "][" + b[0].length + "]");
+        }
+        double[] sa = new double[3];
+        double[] sb = new double[3];
+        double[] out = new double[layers];
+        for (int l = 0; l < layers; l++) {
+            MetricKernels.scan(a[l], masked, sa);
+            MetricKernels.scan(b[l], masked, sb);
+            out[l] = MetricKernels.js(a[l], sa[0], b[l], sb[0], masked);
+        }
+        return out;
+    }
+
     /** Earliest l with kl[j] &lt; tau for every j ≥ l; L−1 when the condition fails at L−1. */
     private static int commitBelow(double[] kl, double tau) {
         int c = kl.length - 1;

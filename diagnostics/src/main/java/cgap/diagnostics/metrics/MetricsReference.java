@@ -135,6 +135,19 @@ public final class MetricsReference {
                 commitF, commitR, top1Commit, cos, cosCommit, remaining, flips);
     }
 
+    /** Reference for {@link Metrics#sameLayerJs}: layer-wise JS between two models' readouts. */
+    public static double[] sameLayerJs(float[][] a, float[][] b, boolean[] masked) {
+        if (a.length != b.length) {
+            throw new IllegalArgumentException("different layer counts " + a.length + " and " + b.length);
+        }
+        double[] out = new double[a.length];
+        for (int l = 0; l < a.length; l++) {
+            StepMetrics m = compute(new float[][] {a[l], b[l]}, null, masked);
+            out[l] = m.adjacentJs()[0];
+        }
+        return out;
+    }
+
     /** KL(p ‖ q) = Σ_v p(v) (log p(v) − log q(v)), terms with p(v) = 0 contributing 0. */
     static double kl(double[] logp, double[] logq) {
         double s = 0;

@@ -127,4 +127,32 @@ class MetricsDifferentialTest {
             assertTrue(js <= 0.25 * (ab.klForward()[0] + ab.klReverse()[0]) + 1e-12, "JS convexity bound");
         }
     }
+
+    /** The same-history cross-model JS (SPEC §5.3) against the reference, plus symmetry and the hand value. */
+    @Test
+    void sameLayerJs() {
+        SplittableRandom rng = new SplittableRandom(99);
+        for (int trial = 0; trial < 20; trial++) {
+            int layers = 1 + rng.nextInt(10);
+            int vocab = 1 + rng.nextInt(200);
+            float[][] a = randomLogits(rng, layers, vocab, 3, 0.05);
+            float[][] b = randomLogits(rng, layers, vocab, 3, 0.05);
+            double[] got = Metrics.sameLayerJs(a, b, null);
+            assertClose(MetricsReference.sameLayerJs(a, b, null), got, "trial " + trial);
+            assertClose(got, Metrics.sameLayerJs(b, a, null), "symmetry " + trial);
+            for (double js : got) {
+                assertTrue(js >= 0 && js <= LN2 + 1e-12);
+            }
+        }
+        // p = (1/2, 1/2), q = (3/4, 1/4): JS = 0.0338221 (worked out in MetricsHandComputedTest); same rows → 0
+        float[][] a = {{0f, 0f}, {1f, 2f}};
+        float[][] b = {{(float) Math.log(3), 0f}, {1f, 2f}};
+        double[] js = Metrics.sameLayerJs(a, b, null);
+        assertEquals(0.0338221, js[0], 1e-6);
+        assertEquals(0.0, js[1], 0.0);
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> Metrics.sameLayerJs(a, new float[][] {{0f, 0f}}, null));
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> Metrics.sameLayerJs(a, new float[][] {{0f, 0f, 0f}, {0f, 0f, 0f}}, null));
+    }
 }
