@@ -4,7 +4,8 @@ package cgap.diagnostics.metrics;
  * Streaming computation of {@link StepMetrics} for one token step.
  *
  * <p>Input: {@code logits[l][v]}, the readout logits of every layer l = 0 … L−1 for this step (row L−1 is the
- * model's own final distribution p_L), optionally {@code resid[l][i]} (the residual stream h_l, for cosine
+ * model's own final distribution p_L, unless separate final logits are given: see
+ * {@link #compute(float[][], float[], float[][], boolean[])}), optionally {@code resid[l][i]} (the residual stream h_l, for cosine
  * commitment) and an optional vocabulary mask. Cost per layer: one online pass for log-sum-exp / top-1
  * ({@link MetricKernels#scan}), then one fused pass for KL in both directions against p_L and JS against the
  * next layer ({@link MetricKernels#layerSums}); everything is accumulated in double. Working memory is one
@@ -33,10 +34,29 @@ public final class Metrics {
         return new Metrics().step(logits, resid, masked);
     }
 
+    /**
+     * Streaming metrics against a separately given final distribution: for a readout whose row L−1 is not the
+     * model's output (the paper code's tuned lens has a probe on the last block too). p_L = softmax of
+     * {@code finalLogits} (the model's own output logits, masked like the rows); KL at L−1 is then generally
+     * non-zero, top-1 commitment compares with argmax p_L, and the endpoint covariates come from p_L.
+     * Adjacent JS and flips stay between readout rows. {@code finalLogits == null} means "row L−1".
+     */
+    public static StepMetrics compute(float[][] logits, float[] finalLogits, float[][] resid, boolean[] masked) {
+        return new Metrics().step(logits, finalLogits, resid, masked);
+    }
+
     /** As {@link #compute(float[][], float[][], boolean[])}, reusing this instance's working memory. */
     public StepMetrics step(float[][] logits, float[][] resid, boolean[] masked) {
+        return step(logits, null, resid, masked);
+    }
+
+    /** As {@link #compute(float[][], float[], float[][], boolean[])}, reusing this instance's working memory. */
+    public StepMetrics step(float[][] logits, float[] finalLogits, float[][] resid, boolean[] masked) {
         int layers = validate(logits, resid, masked);
         int vocab = logits[0].length;
+        if (finalLogits != null && finalLogits.length != vocab) {
+            throw new IllegalArgumentException("final logits have length " + finalLogits.length + ", rows have " + vocab);
+        }
         double[] lse = new double[layers];
         int[] top1 = new int[layers];
         double finalTop1Logit = 0;
@@ -52,24 +72,45 @@ public final class Metrics {
             finalTop2Logit = scratch[2];
         }
         int last = layers - 1;
+        float[] fin = logits[last];
+        double lseF = lse[last];
+        int finalTop1 = top1[last];
+        if (finalLogits != null) {
+            fin = finalLogits;
+            try {
+                finalTop1 = MetricKernels.scan(fin, masked, scratch);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("final logits: " + e.getMessage(), e);
+            }
+            lseF = scratch[0];
+            finalTop1Logit = scratch[1];
+            finalTop2Logit = scratch[2];
+        }
         if (finalProbs.length != vocab) {
             finalProbs = new double[vocab];
         }
-        double entropy = MetricKernels.probsAndEntropy(logits[last], lse[last], masked, finalProbs);
-        double top1Prob = Math.exp(finalTop1Logit - lse[last]);
+        double entropy = MetricKernels.probsAndEntropy(fin, lseF, masked, finalProbs);
+        double top1Prob = Math.exp(finalTop1Logit - lseF);
         double margin = finalTop1Logit - finalTop2Logit;
 
         double[] klF = new double[layers];
         double[] klR = new double[layers];
         double[] js = new double[layers - 1];
         for (int l = 0; l < last; l++) {
-            MetricKernels.layerSums(logits[l], lse[l], logits[last], lse[last], finalProbs,
+            MetricKernels.layerSums(logits[l], lse[l], fin, lseF, finalProbs,
                     logits[l + 1], lse[l + 1], masked, scratch);
             klF[l] = scratch[0];
             klR[l] = scratch[1];
             js[l] = scratch[2];
         }
-        // klF[last] = klR[last] = 0: p_L against itself, exactly.
+        if (finalLogits != null) {
+            // row L−1 against a separate p_L (the JS slot, row against itself, is unused)
+            MetricKernels.layerSums(logits[last], lse[last], fin, lseF, finalProbs,
+                    logits[last], lse[last], masked, scratch);
+            klF[last] = scratch[0];
+            klR[last] = scratch[1];
+        }
+        // otherwise klF[last] = klR[last] = 0: p_L against itself, exactly.
 
         double[] remaining = new double[layers];
         int[] flips = new int[layers];
@@ -87,7 +128,7 @@ public final class Metrics {
             commitR[t] = commitBelow(klR, tau);
         }
         int top1Commit = last;
-        for (int l = last; l >= 0 && top1[l] == top1[last]; l--) {
+        for (int l = last; l >= 0 && top1[l] == finalTop1; l--) {
             top1Commit = l;
         }
 
@@ -108,8 +149,8 @@ public final class Metrics {
                 cosCommit[t] = c;
             }
         }
-        return new StepMetrics(layers, masked != null, klF, klR, js, top1, entropy, top1Prob, margin,
-                commitF, commitR, top1Commit, cos, cosCommit, remaining, flips);
+        return new StepMetrics(layers, masked != null, finalLogits != null, klF, klR, js, top1, entropy, top1Prob,
+                margin, finalTop1, commitF, commitR, top1Commit, cos, cosCommit, remaining, flips);
     }
 
     /**

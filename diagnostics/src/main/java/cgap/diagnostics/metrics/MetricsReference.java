@@ -19,14 +19,30 @@ public final class MetricsReference {
 
     /** Reference metrics; same contract as {@link Metrics#compute(float[][], float[][], boolean[])}. */
     public static StepMetrics compute(float[][] logits, float[][] resid, boolean[] masked) {
-        int layers = Metrics.validate(logits, resid, masked);
-        int vocab = logits[0].length;
-        int last = layers - 1;
+        return compute(logits, null, resid, masked);
+    }
 
-        // log p_l(v) for every layer: max, then log of the sum of exp(x - max).
-        double[][] logp = new double[layers][vocab];
-        int[] top1 = new int[layers];
-        for (int l = 0; l < layers; l++) {
+    /**
+     * Reference metrics against a separate final distribution; same contract as
+     * {@link Metrics#compute(float[][], float[], float[][], boolean[])}.
+     */
+    public static StepMetrics compute(float[][] readouts, float[] finalLogits, float[][] resid, boolean[] masked) {
+        Metrics.validate(readouts, resid, masked);
+        int layers = readouts.length;
+        int vocab = readouts[0].length;
+        int last = layers - 1;
+        if (finalLogits != null && finalLogits.length != vocab) {
+            throw new IllegalArgumentException("final logits have length " + finalLogits.length + ", rows have " + vocab);
+        }
+        // rows 0..L-1 are the readouts; row L is p_L (a copy of row L-1 when no separate final is given)
+        float[][] logits = java.util.Arrays.copyOf(readouts, layers + 1);
+        logits[layers] = finalLogits != null ? finalLogits : readouts[last];
+        int fin = layers;
+
+        // log p_l(v) for every row: max, then log of the sum of exp(x - max).
+        double[][] logp = new double[layers + 1][vocab];
+        int[] top1All = new int[layers + 1];
+        for (int l = 0; l <= layers; l++) {
             double max = Double.NEGATIVE_INFINITY;
             for (int v = 0; v < vocab; v++) {
                 float x = logits[l][v];
@@ -35,7 +51,7 @@ public final class MetricsReference {
                 }
                 if (!isMasked(masked, v) && x > max) {
                     max = x;
-                    top1[l] = v;
+                    top1All[l] = v;
                 }
             }
             if (max == Double.NEGATIVE_INFINITY) {
@@ -53,11 +69,13 @@ public final class MetricsReference {
             }
         }
 
+        int[] top1 = java.util.Arrays.copyOf(top1All, layers);
+        int finalTop1 = top1All[fin];
         double[] klF = new double[layers];
         double[] klR = new double[layers];
         for (int l = 0; l < layers; l++) {
-            klF[l] = kl(logp[l], logp[last]);
-            klR[l] = kl(logp[last], logp[l]);
+            klF[l] = kl(logp[l], logp[fin]);
+            klR[l] = kl(logp[fin], logp[l]);
         }
         double[] js = new double[layers - 1];
         for (int j = 0; j < layers - 1; j++) {
@@ -66,12 +84,12 @@ public final class MetricsReference {
 
         double entropy = 0;
         for (int v = 0; v < vocab; v++) {
-            double p = Math.exp(logp[last][v]);
+            double p = Math.exp(logp[fin][v]);
             if (p > 0) {
-                entropy -= p * logp[last][v];
+                entropy -= p * logp[fin][v];
             }
         }
-        double[] sorted = logp[last].clone();
+        double[] sorted = logp[fin].clone();
         Arrays.sort(sorted);
         double top1Prob = Math.exp(sorted[vocab - 1]);
         double margin = vocab >= 2 ? sorted[vocab - 1] - sorted[vocab - 2] : Double.POSITIVE_INFINITY;
@@ -103,7 +121,7 @@ public final class MetricsReference {
         }
         boolean[] same = new boolean[layers];
         for (int l = 0; l < layers; l++) {
-            same[l] = top1[l] == top1[last];
+            same[l] = top1[l] == finalTop1;
         }
         int top1Commit = commitment(same);
 
@@ -131,8 +149,8 @@ public final class MetricsReference {
                 cosCommit[t] = commitment(ok);
             }
         }
-        return new StepMetrics(layers, masked != null, klF, klR, js, top1, entropy, top1Prob, margin,
-                commitF, commitR, top1Commit, cos, cosCommit, remaining, flips);
+        return new StepMetrics(layers, masked != null, finalLogits != null, klF, klR, js, top1, entropy, top1Prob,
+                margin, finalTop1, commitF, commitR, top1Commit, cos, cosCommit, remaining, flips);
     }
 
     /** Reference for {@link Metrics#sameLayerJs}: layer-wise JS between two models' readouts. */

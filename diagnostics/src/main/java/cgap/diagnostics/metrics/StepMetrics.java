@@ -6,19 +6,25 @@ import java.util.List;
  * Every SPEC §3 metric of one token step (one decoding position), computed from the per-layer readout
  * logits of that step by {@link Metrics} (streaming) or {@link MetricsReference} (plain reference).
  *
- * <p>Layers are indexed 0 … L−1; layer L−1 is the model's final distribution p_L. All divergences are in
- * nats. The arrays are owned by the record and returned without copying: treat them as read-only.
+ * <p>Layers are indexed 0 … L−1. The final distribution p_L is, by default, the readout row L−1 itself (the
+ * raw lens at L−1 is the model's own output); for a readout whose row L−1 is not the model's output (a tuned
+ * lens with a probe on the last block, as in the paper's code) the model's own final logits are passed
+ * separately ({@link #separateFinal()}). All divergences are in nats. The arrays are owned by the record and
+ * returned without copying: treat them as read-only.
  *
  * @param layers          L, the number of decoder layers (rows of the logits)
  * @param masked          whether a vocabulary mask (ids forced to −∞ before the softmax) was applied
- * @param klForward       [L] KL(p_l ‖ p_L) (the paper's convergence gap); exactly 0 at L−1
- * @param klReverse       [L] KL(p_L ‖ p_l) (the discovery-curve code's direction); exactly 0 at L−1
+ * @param separateFinal   whether p_L came from separate final logits rather than readout row L−1
+ * @param klForward       [L] KL(p_l ‖ p_L) (the paper's convergence gap); exactly 0 at L−1 unless separateFinal
+ * @param klReverse       [L] KL(p_L ‖ p_l) (the discovery-curve code's direction); exactly 0 at L−1 unless
+ *                        separateFinal
  * @param adjacentJs      [L−1] JS(p_j, p_{j+1}), j = 0 … L−2
  * @param top1            [L] argmax p_l (lowest id on ties; masked ids never win)
  * @param finalEntropy    entropy of p_L, −Σ p log p
  * @param finalTop1Prob   max p_L
  * @param finalTop1Margin log p_L(top-1) − log p_L(top-2) (= the logit difference; 0 on a tie for first,
  *                        +∞ when only one id has non-zero probability)
+ * @param finalTop1       argmax p_L (= top1[L−1] unless separateFinal)
  * @param klCommitForward [{@link #KL_THRESHOLDS}.size()] commitment layer for KL(p_l‖p_L) &lt; τ
  * @param klCommitReverse [{@link #KL_THRESHOLDS}.size()] commitment layer for KL(p_L‖p_l) &lt; τ (an extra,
  *                        the SPEC's condition is the forward one)
@@ -32,6 +38,7 @@ import java.util.List;
 public record StepMetrics(
         int layers,
         boolean masked,
+        boolean separateFinal,
         double[] klForward,
         double[] klReverse,
         double[] adjacentJs,
@@ -39,6 +46,7 @@ public record StepMetrics(
         double finalEntropy,
         double finalTop1Prob,
         double finalTop1Margin,
+        int finalTop1,
         int[] klCommitForward,
         int[] klCommitReverse,
         int top1Commit,
@@ -144,10 +152,5 @@ public record StepMetrics(
             throw new IllegalStateException("no residuals were given: cosine commitment is unavailable");
         }
         return depthFraction(cosineCommit[thresholdIndex]);
-    }
-
-    /** The final distribution's argmax (= {@code top1()[L−1]}). */
-    public int finalTop1() {
-        return top1[layers - 1];
     }
 }

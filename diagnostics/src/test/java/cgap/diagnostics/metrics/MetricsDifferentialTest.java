@@ -78,8 +78,22 @@ class MetricsDifferentialTest {
                             }
                         }
                     }
-                    StepMetrics ref = MetricsReference.compute(logits, resid, mask);
-                    StepMetrics got = variant % 2 == 0 ? Metrics.compute(logits, resid, mask) : reused.step(logits, resid, mask);
+                    // every other case reads against a separate final distribution (tuned-lens layout)
+                    float[] fin = null;
+                    if ((cases & 2) != 0) {
+                        fin = randomLogits(rng, 1, vocab, scale, 0.0)[0];
+                        if (mask != null) {
+                            for (int v = 0; v < vocab; v++) {
+                                if (!mask[v]) {
+                                    fin[v] = (float) scale; // the first unmasked id stays finite
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                    StepMetrics ref = MetricsReference.compute(logits, fin, resid, mask);
+                    StepMetrics got = variant % 2 == 0 ? Metrics.compute(logits, fin, resid, mask)
+                            : reused.step(logits, fin, resid, mask);
                     String what = "L=" + layers + " V=" + vocab + " scale=" + scale + " variant=" + variant;
                     assertClose(ref.klForward(), got.klForward(), what + " klForward");
                     assertClose(ref.klReverse(), got.klReverse(), what + " klReverse");
@@ -92,13 +106,17 @@ class MetricsDifferentialTest {
                     assertArrayEquals(ref.klCommitForward(), got.klCommitForward(), what + " commitF");
                     assertArrayEquals(ref.klCommitReverse(), got.klCommitReverse(), what + " commitR");
                     assertEquals(ref.top1Commit(), got.top1Commit(), what + " top1Commit");
+                    assertEquals(ref.finalTop1(), got.finalTop1(), what + " finalTop1");
+                    assertEquals(fin != null, got.separateFinal(), what);
                     assertEquals(ref.masked(), got.masked(), what);
                     if (resid != null) {
                         assertClose(ref.cosineToFinal(), got.cosineToFinal(), what + " cosine");
                         assertArrayEquals(ref.cosineCommit(), got.cosineCommit(), what + " cosineCommit");
                     }
-                    assertEquals(0.0, got.klForward()[layers - 1]);
-                    assertEquals(0.0, got.klReverse()[layers - 1]);
+                    if (fin == null) {
+                        assertEquals(0.0, got.klForward()[layers - 1]);
+                        assertEquals(0.0, got.klReverse()[layers - 1]);
+                    }
                     cases++;
                 }
             }

@@ -169,4 +169,37 @@ class MetricsHandComputedTest {
         StepMetrics zero = Metrics.compute(logits, new float[][] {{0f, 0f}, {1f, 1f}, {2f, 0f}});
         assertTrue(Double.isNaN(zero.cosineToFinal()[0]));
     }
+
+    /**
+     * Separate final distribution (tuned lens with a probe on the last block): readout rows p_0 = p_1 = (½, ½),
+     * the model's own output q = (¼, ¾) (logits 0, ln 3). KL(p_l‖q) = ½ ln(4/3) = 0.1438 at both layers — also at
+     * L−1, which is no longer 0. Adjacent JS between the readouts = 0. Readout top-1 = 0 (tie), argmax q = 1, so
+     * top-1 commitment fails at L−1 → L−1 = 1. KL commitment: τ = 0.05, 0.1 fail at L−1 → 1; τ ≥ 0.2 → 0.
+     * Endpoint covariates come from q: top-1 prob ¾, margin ln 3.
+     */
+    @Test
+    void separateFinalDistribution() {
+        float[][] readouts = {{0f, 0f}, {0f, 0f}};
+        float[] fin = {0f, (float) Math.log(3)};
+        for (StepMetrics m : new StepMetrics[] {Metrics.compute(readouts, fin, null, null),
+                MetricsReference.compute(readouts, fin, null, null)}) {
+            assertTrue(m.separateFinal());
+            assertEquals(0.5 * Math.log(4.0 / 3), m.klForward()[0], TOL);
+            assertEquals(0.5 * Math.log(4.0 / 3), m.klForward()[1], TOL);
+            assertEquals(0.75 * Math.log(1.5) - 0.25 * LN2, m.klReverse()[1], TOL);
+            assertEquals(0.0, m.adjacentJs()[0], 0.0);
+            assertArrayEquals(new int[] {0, 0}, m.top1());
+            assertEquals(1, m.finalTop1());
+            assertEquals(1, m.top1Commit());
+            assertArrayEquals(new int[] {1, 1, 0, 0, 0}, m.klCommitForward());
+            assertEquals(0.75, m.finalTop1Prob(), TOL);
+            assertEquals(Math.log(3), m.finalTop1Margin(), TOL);
+            assertEquals(0.5 * Math.log(4.0 / 3) / 1, m.lateKl(Direction.FORWARD), TOL); // window [1, 1]
+        }
+        StepMetrics same = Metrics.compute(readouts, null, null, null);
+        assertFalse(same.separateFinal());
+        assertEquals(0, same.finalTop1());
+        assertThrows(IllegalArgumentException.class, () -> Metrics.compute(readouts, new float[3], null, null));
+        assertThrows(IllegalArgumentException.class, () -> Metrics.compute(readouts, new float[] {0f, Float.NaN}, null, null));
+    }
 }
