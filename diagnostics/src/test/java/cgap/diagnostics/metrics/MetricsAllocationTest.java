@@ -1,0 +1,45 @@
+package cgap.diagnostics.metrics;
+
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+
+import java.lang.management.ManagementFactory;
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The streaming implementation's memory claim: a warm {@link Metrics} instance allocates O(L) per step, never
+ * L×V doubles (here L×V×8 = 13.6 MB; the reference allocates about that much).
+ */
+class MetricsAllocationTest {
+
+    @Test
+    void warmStepAllocatesNoLayerByVocabArrays() {
+        java.lang.management.ThreadMXBean mx = ManagementFactory.getThreadMXBean();
+        Assumptions.assumeTrue(mx instanceof com.sun.management.ThreadMXBean, "no per-thread allocation counter");
+        com.sun.management.ThreadMXBean bean = (com.sun.management.ThreadMXBean) mx;
+        Assumptions.assumeTrue(bean.isThreadAllocatedMemorySupported() && bean.isThreadAllocatedMemoryEnabled());
+        int layers = 34;
+        int vocab = 50_000;
+        SplittableRandom rng = new SplittableRandom(5);
+        float[][] logits = new float[layers][vocab];
+        for (float[] row : logits) {
+            for (int v = 0; v < vocab; v++) {
+                row[v] = (float) (3 * rng.nextGaussian());
+            }
+        }
+        float[][] resid = new float[layers][256];
+        Metrics m = new Metrics();
+        m.step(logits, resid, null); // warm: allocates its one V-double row
+        long tid = Thread.currentThread().threadId();
+        long before = bean.getThreadAllocatedBytes(tid);
+        m.step(logits, resid, null);
+        long streaming = bean.getThreadAllocatedBytes(tid) - before;
+        before = bean.getThreadAllocatedBytes(tid);
+        MetricsReference.compute(logits, resid, null);
+        long reference = bean.getThreadAllocatedBytes(tid) - before;
+        assertTrue(streaming < 64 * 1024, "streaming step allocated " + streaming + " bytes");
+        assertTrue(reference > (long) layers * vocab * 8, "reference allocated " + reference + " bytes");
+    }
+}
