@@ -5,7 +5,8 @@ transformers' chat_template_utils._compile_jinja_template configures it.
 Reads one JSON request on stdin:
   {"template": "...", "context": {...}, "now": "2024-07-26T10:00:00"}
 or a batch {"batch": [request, ...]}.
-Writes JSON: {"ok": true, "output": "..."} or {"ok": false, "type": "...", "error": "..."}
+Writes JSON: {"ok": true, "output": "..."} or {"ok": false, "type": "...", "error": "...",
+"lineno": n} (lineno for syntax errors)
 (a list of those for a batch).
 """
 import json
@@ -56,7 +57,10 @@ def render_one(req):
         template = make_env(now).from_string(req["template"])
         return {"ok": True, "output": template.render(**req.get("context", {}))}
     except Exception as e:  # reported, not raised: the caller compares
-        return {"ok": False, "type": type(e).__name__, "error": str(e)}
+        res = {"ok": False, "type": type(e).__name__, "error": str(e)}
+        if getattr(e, "lineno", None) is not None:
+            res["lineno"] = e.lineno
+        return res
 
 
 def main():

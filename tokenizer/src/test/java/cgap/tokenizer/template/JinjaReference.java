@@ -28,7 +28,7 @@ final class JinjaReference {
   static final ObjectMapper JSON = new ObjectMapper().configure(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS, false);
 
   /** One reference outcome: output when ok, else the Python exception type and message. */
-  record Result(boolean ok, String output, String type, String error) {}
+  record Result(boolean ok, String output, String type, String error, int lineno) {}
 
   record Request(String template, Map<String, Object> context, String now) {}
 
@@ -94,7 +94,7 @@ final class JinjaReference {
       List<Result> results = new ArrayList<>();
       for (JsonNode n : res) {
         results.add(new Result(n.path("ok").asBoolean(), n.path("output").asText(null), n.path("type").asText(null),
-            n.path("error").asText(null)));
+            n.path("error").asText(null), n.path("lineno").asInt(0)));
       }
       return results;
     } catch (IOException | InterruptedException e) {
