@@ -175,6 +175,8 @@ public final class Tokenizer {
             }
         }
 
+        if (cfg != null) addConfigTokens(cfg, cfgFile, added, bpe, normalizer);
+
         java.util.function.ToIntFunction<String> lookup = tok -> {
             AddedVocabulary.AddedToken a = added.byContent.get(tok);
             if (a != null) return a.id();
@@ -201,6 +203,64 @@ public final class Tokenizer {
             }
         }
         return new Tokenizer(bpe, added, normalizer, pre, post, decoder, config, bos, eos);
+    }
+
+    /**
+     * What PreTrainedTokenizerFast.__init__ adds on top of tokenizer.json: entries of
+     * {@code added_tokens_decoder} whose content tokenizer.json lacks (with their flags), then the
+     * special-token strings (bos/eos/unk/pad/sep/cls/mask, additional_special_tokens) that are not
+     * added tokens yet, as special tokens. Tokens the files already agree on are left alone, as the
+     * Rust AddedVocabulary ignores a token whose content it already has. A special string absent
+     * from the vocabulary is not given a new id here.
+     */
+    private static void addConfigTokens(JsonNode cfg, String cfgFile, AddedVocabulary added, Bpe bpe,
+                                        Components.Normalizer normalizer) {
+        JsonNode dec = cfg.get("added_tokens_decoder");
+        if (dec != null && dec.isObject()) {
+            List<Map.Entry<Integer, JsonNode>> entries = new ArrayList<>();
+            for (Map.Entry<String, JsonNode> e : dec.properties()) {
+                int id;
+                try {
+                    id = Integer.parseInt(e.getKey());
+                } catch (NumberFormatException ex) {
+                    throw new IllegalArgumentException(cfgFile + ": added_tokens_decoder key '" + e.getKey() + "' is not an integer id");
+                }
+                entries.add(Map.entry(id, e.getValue()));
+            }
+            entries.sort(Map.Entry.comparingByKey());
+            for (Map.Entry<Integer, JsonNode> e : entries) {
+                JsonNode t = e.getValue();
+                if (!t.isObject() || !t.hasNonNull("content")) {
+                    throw new IllegalArgumentException(cfgFile + ": added_tokens_decoder[\"" + e.getKey() + "\"].content is missing");
+                }
+                String content = t.get("content").asText();
+                if (content.isEmpty() || added.byContent.containsKey(content)) continue;
+                boolean special = t.path("special").asBoolean(false);
+                added.add(new AddedVocabulary.AddedToken(e.getKey(), content, t.path("single_word").asBoolean(false),
+                        t.path("lstrip").asBoolean(false), t.path("rstrip").asBoolean(false),
+                        t.path("normalized").asBoolean(!special), special), normalizer);
+            }
+        }
+        List<String> specials = new ArrayList<>();
+        for (String f : List.of("bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token")) {
+            JsonNode v = cfg.get(f);
+            if (v == null || v.isNull()) continue;
+            if (v.isTextual()) specials.add(v.asText());
+            else if (v.isObject() && v.hasNonNull("content")) specials.add(v.get("content").asText());
+        }
+        JsonNode extra = cfg.get("additional_special_tokens");
+        if (extra != null && extra.isArray()) {
+            for (JsonNode v : extra) {
+                if (v.isTextual()) specials.add(v.asText());
+                else if (v.isObject() && v.hasNonNull("content")) specials.add(v.get("content").asText());
+            }
+        }
+        for (String sp : specials) {
+            if (sp.isEmpty() || added.byContent.containsKey(sp)) continue;
+            Integer id = bpe.vocab.get(sp);
+            if (id == null) continue;
+            added.add(new AddedVocabulary.AddedToken(id, sp, false, false, false, false, true), normalizer);
+        }
     }
 
     private static OptionalInt specialFromConfig(JsonNode cfg, String field, String cfgFile,

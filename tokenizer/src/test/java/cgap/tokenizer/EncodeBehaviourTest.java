@@ -194,6 +194,22 @@ class EncodeBehaviourTest {
         assertArrayEquals(new int[] {a, ma}, nv.encode("a a", false));
     }
 
+    /** PreTrainedTokenizerFast adds config-declared tokens that tokenizer.json lacks. */
+    @Test
+    void configDeclaredTokensAreAdded(@TempDir Path tmp) throws Exception {
+        String cfg = "{\"tokenizer_class\":\"PreTrainedTokenizerFast\",\"eos_token\":\"</s>\","
+                + "\"added_tokens_decoder\":{\"40\":{\"content\":\"<new>\",\"lstrip\":false,\"rstrip\":false,"
+                + "\"single_word\":false,\"normalized\":false,\"special\":true}}}";
+        Tokenizer t = Tokenizer.load(synthetic(tmp.resolve("c"), "null", "null", "", cfg, "null"));
+        int a = t.tokenToId("a");
+        assertArrayEquals(new int[] {a, 2, 40, a}, t.encode("a</s><new>a", false));
+        assertEquals(40, t.tokenToId("<new>"));
+        assertEquals(41, t.vocabSize());
+        assertEquals("a a", t.decode(t.encode("a</s><new>a", false), true)); // no decoder: joined with spaces
+        int[] split = t.encode("a</s>", false, true);
+        assertTrue(split.length > 2, "split_special_tokens leaves </s> as text");
+    }
+
     @Test
     void metaspaceDecoder(@TempDir Path tmp) throws Exception {
         String pre = "{\"type\":\"Metaspace\",\"replacement\":\"\u2581\",\"prepend_scheme\":\"always\",\"split\":true}";
