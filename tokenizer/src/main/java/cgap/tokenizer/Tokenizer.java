@@ -32,6 +32,14 @@ import java.util.regex.Pattern;
  *
  * <p>{@link #decode} is the Rust library's decode (no {@code clean_up_tokenization_spaces}), so
  * that it round-trips.
+ *
+ * <p>Like PreTrainedTokenizerFast, tokens that tokenizer_config.json declares
+ * ({@code added_tokens_decoder}, bos/eos/unk/pad/... and {@code additional_special_tokens}) but
+ * tokenizer.json lacks are added as added tokens.
+ *
+ * <p>Only the BPE model is implemented (Unigram/WordPiece/WordLevel files are rejected with a
+ * message naming {@code model.type}). Instances are immutable apart from an internal per-word
+ * cache and are safe to share between threads.
  */
 public final class Tokenizer {
     private static final ObjectMapper JSON = new ObjectMapper();
