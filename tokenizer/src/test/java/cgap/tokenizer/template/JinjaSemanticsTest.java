@@ -80,7 +80,7 @@ class JinjaSemanticsTest {
       "{{ n|string }} {{ num_s|int + 1 }} {{ float_s|int }} {{ bad_s|int }} {{ bad_s|int(-1) }} {{ float_s|float }} {{ bad_s|float }} {{ f|int }} {{ t|int }} {{ '0x1A'|int(0, 16) }}",
       "{{ s|list }} {{ d|list }} {{ d|items|list }} {{ none_x|items|list }}",
       "{{ people|selectattr('age', 'equalto', 30)|map(attribute='name')|join(',') }} {{ people|rejectattr('age', '==', 30)|map(attribute='name')|list }}",
-      "{{ people|selectattr('x')|list|length }} {{ people|map(attribute='x.y')|list }} {{ people|map(attribute='x.y', default=0)|list }}",
+      "{{ people|selectattr('x')|list|length }} {{ people[:2]|map(attribute='x.y')|list }} {{ people|map(attribute='age', default=0)|list }} {{ people|map(attribute='zz', default=0)|list }}",
       "{{ l|select('odd')|list }} {{ l|reject('odd')|list }} {{ [0, 1, '', 'a', none]|select|list }} {{ l|map('string')|join('-') }}",
       "{{ words|unique|list }} {{ words|unique(case_sensitive=true)|list }} {{ words|sort }} {{ words|sort(case_sensitive=true) }} {{ l|sort(reverse=true) }} {{ people|sort(attribute='age')|map(attribute='name')|list }}",
       "{{ l|reverse|list }} {{ s|reverse }} {{ s|safe }} {{ '<a href=\"x\">&\\'</a>'|escape }} {{ '<b>'|e }}",
@@ -98,7 +98,7 @@ class JinjaSemanticsTest {
       "{{ s is string }} {{ n is string }} {{ n is number }} {{ f is number }} {{ t is number }} {{ n is integer }} {{ f is integer }} {{ t is integer }} {{ f is float }} {{ t is boolean }} {{ n is boolean }}",
       "{{ d is mapping }} {{ l is mapping }} {{ l is iterable }} {{ s is iterable }} {{ n is iterable }} {{ l is sequence }} {{ s is sequence }} {{ d is sequence }} {{ n is sequence }} {{ nope is sequence }}",
       "{{ t is true }} {{ t is false }} {{ 1 is true }} {{ false is false }} {{ n is odd }} {{ n is even }} {{ 9 is divisibleby 3 }} {{ 9 is divisibleby(2) }}",
-      "{{ n is equalto 7 }} {{ n is eq 7 }} {{ n is == 8 }} {{ 'a' is in 'cat' }} {{ 3 is in l }} {{ n is gt 3 }} {{ n is lt 3 }} {{ n is ge 7 }} {{ s is lower }} {{ 'ab' is lower }}",
+      "{{ n is equalto 7 }} {{ n is eq 7 }} {{ n is ne 8 }} {{ 'a' is in 'cat' }} {{ 3 is in l }} {{ n is gt 3 }} {{ n is lt 3 }} {{ n is ge 7 }} {{ s is lower }} {{ 'ab' is lower }}",
       "{{ greet is callable }}{{ range is callable }} {{ 'trim' is filter }} {{ 'odd' is test }} {{ 'nope' is filter }}",
       // expressions
       "{{ 7 // 2 }} {{ -7 // 2 }} {{ 7 % 3 }} {{ -7 % 3 }} {{ 7 % -3 }} {{ 2 ** 10 }} {{ 2 ** 3 ** 2 }} {{ 2 ** -1 }} {{ 7 / 2 }} {{ 6 / 3 }} {{ 7.5 // 2 }} {{ -7.5 % 2 }}",
@@ -149,6 +149,47 @@ class JinjaSemanticsTest {
       "{{ (messages|last).content }} {{ messages[-1]['content'] }} {{ (messages|first)['role'] }}",
       "{{ 3.0 }} {{ 1e16 }} {{ 1e15 }} {{ 0.0001 }} {{ 0.00001 }} {{ 123456789.123 }} {{ 1/3 }} {{ 2.5e-5 * 2 }} {{ 1_000 }}",
       "{{ '%s'|format(l) }} {{ l|string }} {{ d|string }} {{ (1, 'a')|string }} {{ none|string }} {{ t|string|upper }}",
+      // more edge cases
+      "{{ 'a' if nope is defined else 'b' }} {{ nope is not defined }} {{ (nope or 'x') }} {{ nope | default(none) is none }}",
+      "{% for m in messages %}{% if loop.changed(m.role) %}C{% else %}-{% endif %}{% endfor %}",
+      "{{ messages | map(attribute='content') | map('trim') | join('|') }} {{ messages | map(attribute='role') | map('upper') | list }}",
+      "{{ [3, 1, 2] | sort | first }} {{ 'abc' | list | reverse | join }} {{ 'x' * 0 }}|{{ l[1:-1] }} {{ d | items | list }}",
+      "{% set ns = namespace(a=1) %}{% macro f() %}{% set ns.a = 5 %}{% endmacro %}{{ f() }}{{ ns.a }} {{ ns }}",
+      "{{ '%s' % none }} {{ '%d items' % 3 }} {{ '%(a)s-%(b)r' % {'a': 1, 'b': 'q'} }} {{ '%5s|%-5s|' % ('ab', 'cd') }} {{ '%.2f' % 3.14159 }} {{ '100%%' % () }}",
+      "{% set x = [] %}{{ x is sequence }} {{ 1 ~ 2.0 ~ none }} {{ none | string | length }} {{ 10 / 4 }} {{ 2 ** 0.5 }} {{ 1e300 * 1e10 }} {{ -0.0 }} {{ 0.1 * 3 }}",
+      "{{ 5 // 0.0 }}",
+      "{% set a = 1 %}{% macro m() %}{{ a }}{% endmacro %}{% set a = 2 %}{{ m() }}",
+      "{{ m() }}{% macro m() %}x{% endmacro %}",
+      "[{{ loop.index }}]{% for x in l %}{% endfor %}[{{ x }}]",
+      "{% for x in l %}{% set nsx.a = x %}{% endfor %}",
+      "{{ d | dictsort | first }} {{ d | tojson(indent='\\t') }} {{ [1, 2] | tojson(separators=(',', ':')) }} {{ '\\u2028<>&\\'' | tojson }}",
+      "{% set x = namespace() %}{% set x.y = 1 %}{{ x.y }} {{ messages[0] }} {{ 'abc'[5] }}|",
+      "{{ 'a' in none }}",
+      "{{ l | join(d='-') }} {{ true + true }} {{ 1 == true }} {{ 'A' < 'a' }} {{ none == none }} {{ 'x' | replace('', '-') }} {{ 'aaa' | replace('a', 'b', 2) }}",
+      "{{ 3 is divisibleby 0 }}",
+      "{{ none < 1 }}",
+      "{% set x %}{% endset %}[{{ x }}]",
+      "{{ 'a' }} {# c #} {{ 'b' }}\n  {# own line #}\n{{ 'c' }}",
+      "  {%- if true %}x{% endif %}\n\n",
+      "{%- macro m() -%}  x  {%- endmacro -%}\n[{{ m() }}]",
+      "{% for k, v in {'b': 1, 'a': 2} | dictsort %}{{ k }}{{ v }}{% endfor %} {{ {'b': 1, 'a': 2} | list }}",
+      "{% if true %}\n    {% if true %}\n        deep\n    {% endif %}\n{% endif %}\nend",
+      "a{{- '' -}}\n\n  b  {{- ' c ' }}\n{%- for x in [1] %} {{ x }} {% endfor -%}\n z",
+      "{% for x in [1, 2] -%}\n  {{ x }}\n{%- endfor %}|{% for x in [1, 2] %}\n  {{- x -}}\n{% endfor %}|",
+      "{%- set content = '  spaced  ' -%}\n{{- content | trim -}}\n{{ '\\n' }}",
+      "{% set l2 = l + [4] %}{{ l2 }}{{ l }} {{ (l | list).__class__ }}|{{ l._x }}|",
+      "{{ 'ß'|upper }} {{ 'ÀÉ'|lower }} {{ 'straße'.title() }} {{ 'a\\u00a0b c'.split() }} {{ '\\u00a0x\\u3000'.strip() }}",
+      "{{ [1, 2, 3] | select('greaterthan', 1) | list }} {{ [1, 2, 3] | reject('equalto', 2) | list }} {{ people | selectattr('age', 'ge', 30) | map(attribute='name') | list }} {{ ['a', 'bb'] | map('length') | list }}",
+      "{{ people | map(attribute='name') | map('lower') | sort | join(',') }} {{ people | map(attribute='x') | list | length }}",
+      "{{ range(0) | list }} {{ range(3)[1] }} {{ range(10)[2:5] | list }} {{ (range(3) | list)[-1] }}",
+      "{{ ({'a': 1}).items() | list }} {{ {'a': {'b': [1, {'c': 2}]}}.a.b[1].c }} {{ {1: 'x'}[1] }} {{ {'1': 'y'}['1'] }} {{ {1.0: 'z'}[1] }}",
+      "{{ '  a\\n b  '.splitlines() }} {{ 'a,b'.partition(',') }} {{ 'x'.center(5, '*') }} {{ 'ab'.ljust(4) }}| {{ 'ab'.rjust(4, '0') }} {{ 'Hello'.swapcase() }} {{ 'abcabc'.rfind('b') }} {{ 'abc'.removeprefix('a') }}",
+      "{{ [1, 2] == [1, 2] }} {{ [1, 2] != [2, 1] }} {{ {'a': 1} == {'a': 1.0} }} {{ (1, 2) < (1, 3) }} {{ 'ab' in ['ab', 'c'] }} {{ [1] in [[1], 2] }} {{ none in [none] }}",
+      "{{ tools[0].function.parameters | tojson }} {{ tools[0]['function']['parameters']['properties'] | list }} {{ tools | map(attribute='function.name') | list }}",
+      "{% for t in tools %}{% for k, v in t.function.items() if k != 'description' %}{{ k }}:{{ v is mapping }};{% endfor %}{% endfor %}",
+      "{{ (messages | selectattr('role', 'in', ['user', 'system']) | list | length) }} {{ messages | rejectattr('content') | list | length }} {{ messages | selectattr('role', 'defined') | list | length }}",
+      "{% set ns = namespace(found=false) %}{% for m in messages if m.role == 'assistant' %}{% set ns.found = true %}{{ loop.index }}/{{ loop.length }}{% endfor %}{{ ns.found }}",
+      "{%- for message in messages %}{%- if loop.index0 == 0 and message.role != 'system' %}X{%- elif message.role == 'system' %}{{ message.content | trim }}|{%- endif %}{%- endfor %}",
       // syntax errors must be errors on both sides
       "{% if t %}unclosed",
       "{% for x in %}{% endfor %}",
@@ -166,6 +207,11 @@ class JinjaSemanticsTest {
     for (String c : CASES) reqs.add(new JinjaReference.Request(c, ctx, now));
     List<JinjaReference.Result> ref = JinjaReference.render(reqs);
     List<DynamicTest> tests = new ArrayList<>();
+    long okCount = ref.stream().filter(JinjaReference.Result::ok).count();
+    for (int i = 0; i < ref.size(); i++) if (!ref.get(i).ok()) System.out.println("  raises " + i + ": " + ref.get(i).type() + ": " + ref.get(i).error());
+    System.out.println("JinjaSemanticsTest: " + okCount + " of " + CASES.size() + " templates render in Jinja2; the rest raise");
+    tests.add(DynamicTest.dynamicTest("most cases render (the table is not mostly errors)",
+        () -> org.junit.jupiter.api.Assertions.assertTrue(okCount * 10 >= CASES.size() * 8, okCount + " of " + CASES.size())));
     for (int i = 0; i < CASES.size(); i++) {
       String tpl = CASES.get(i);
       JinjaReference.Result r = ref.get(i);
