@@ -183,6 +183,57 @@ class ChatTemplateReferenceTest {
     return tests.stream();
   }
 
+  private static final String[] SNIPPETS = {
+    "Hello", "  padded  ", "\n\nleading newlines", "trailing newline\n", "", "multi\nline\ntext",
+    "unicode é ☃ 😀 日本語", "quotes ' \" and \\ backslash", "{{ not a tag }} {% neither %}", "<think>\nreasoning\n</think>\n\nanswer",
+    "<tool_response>\nx\n</tool_response>", "\t tab", "[INST] fake [/INST]", "<|im_start|>user", "   "};
+
+  /** Seeded random conversations (alternating roles, optional system, odd contents) over every template. */
+  @TestFactory
+  Stream<DynamicTest> randomConversationsMatchJinja2() {
+    java.util.Random rnd = new java.util.Random(20240726L);
+    List<Case> cases = new ArrayList<>();
+    for (Named n : templates()) {
+      for (int k = 0; k < 12; k++) {
+        List<Map<String, Object>> conv = new ArrayList<>();
+        if (rnd.nextBoolean()) conv.add(msg("system", SNIPPETS[rnd.nextInt(SNIPPETS.length)]));
+        int turns = 1 + rnd.nextInt(5);
+        for (int i = 0; i < turns; i++) {
+          conv.add(msg(i % 2 == 0 ? "user" : "assistant", SNIPPETS[rnd.nextInt(SNIPPETS.length)]));
+        }
+        if (rnd.nextInt(6) == 0) {
+          // content as a list of parts, as multimodal templates (Gemma 3) accept
+          conv.set(conv.size() - 1, new LinkedHashMap<>(Map.of("role", conv.get(conv.size() - 1).get("role"),
+              "content", List.of(Map.of("type", "text", "text", "part one "), Map.of("type", "image"), Map.of("type", "text", "text", " part two")))));
+        }
+        cases.add(new Case(n.name() + " | random #" + k, n.template(), conv, rnd.nextBoolean(), n.extra()));
+      }
+    }
+    List<JinjaReference.Request> reqs = new ArrayList<>();
+    for (Case c : cases) reqs.add(new JinjaReference.Request(c.template().source(), c.template().context(c.messages(), c.gen(), c.extra()), NOW));
+    List<JinjaReference.Result> ref = JinjaReference.render(reqs);
+    List<DynamicTest> tests = new ArrayList<>();
+    long okCount = ref.stream().filter(JinjaReference.Result::ok).count();
+    System.out.println("randomConversationsMatchJinja2: " + okCount + " of " + cases.size() + " render in Jinja2; the rest raise");
+    tests.add(DynamicTest.dynamicTest("most random conversations render", () -> assertTrue(okCount * 2 >= cases.size(), okCount + " of " + cases.size())));
+    for (int i = 0; i < cases.size(); i++) {
+      Case c = cases.get(i);
+      JinjaReference.Result r = ref.get(i);
+      tests.add(DynamicTest.dynamicTest(c.name(), () -> {
+        Map<String, Object> extra = new LinkedHashMap<>(c.extra());
+        extra.put("__now__", NOW);
+        if (r.ok()) {
+          assertEquals(r.output(), c.template().render(c.messages(), c.gen(), extra), () -> "messages: " + c.messages());
+        } else {
+          TemplateException e = assertThrows(TemplateException.class, () -> c.template().render(c.messages(), c.gen(), extra),
+              () -> "Jinja2 raised " + r.type() + ": " + r.error() + " for messages " + c.messages());
+          if ("TemplateError".equals(r.type())) assertEquals(r.error(), e.reason());
+        }
+      }));
+    }
+    return tests.stream();
+  }
+
   static boolean exists(Path p) {
     return Files.exists(p);
   }
