@@ -95,9 +95,9 @@ final class Interp {
         for (Filter f : sb.filters()) v = applyFilter(f, v, s);
         assign(sb.target(), v, s);
       }
-      case Node.Macro m -> s.vars.put(m.name(), new MacroFn(m.name(), m.params(), m.defaults(), m.body(), s, null));
+      case Node.Macro m -> s.vars.put(m.name(), new MacroFn(m.name(), m.params(), m.defaults(), m.body(), s));
       case CallBlock cb -> {
-        MacroFn caller = new MacroFn("caller", cb.params(), cb.defaults(), cb.body(), s, null);
+        MacroFn caller = new MacroFn("caller", cb.params(), cb.defaults(), cb.body(), s);
         Object fn = eval(cb.call().fn(), s);
         List<Object> args = new ArrayList<>();
         Map<String, Object> kw = new LinkedHashMap<>();
@@ -244,7 +244,7 @@ final class Interp {
     final List<Node> body;
     final Scope scope;
 
-    MacroFn(String name, List<String> params, List<Expr> defaults, List<Node> body, Scope scope, Object unused) {
+    MacroFn(String name, List<String> params, List<Expr> defaults, List<Node> body, Scope scope) {
       this.name = name;
       this.params = params;
       this.defaults = defaults;
