@@ -12,6 +12,7 @@ public final class Main {
     static final String USAGE = """
             usage: cgap <command> [options]
             commands:
+              run        the discovery run on a PT/IT pair: per-layer KL curves, gaps with CIs, figures, report.html
               trace      one prompt through one model: tokens, next-token log-probs, greedy text, per-layer KL to final
               tokenize   text to token ids with a model's tokenizer.json
               chat       render a model's chat template for one user turn, with its token ids
@@ -35,7 +36,9 @@ public final class Main {
         try {
             return switch (cmd) {
                 case "trace" -> help ? usage(out, TraceCommand.USAGE) : TraceCommand.run(rest, out, err);
+                case "run" -> help ? usage(out, cgap.diagnostics.run.RunCommand.USAGE) : cgap.diagnostics.run.RunCommand.run(rest, out, err);
                 case "tokenize" -> cgap.tokenizer.TokenizeCommand.run(rest, out, err);
+                case "chat" -> help ? usage(out, cgap.diagnostics.cli.ChatCommand.USAGE) : cgap.diagnostics.cli.ChatCommand.run(rest, out, err);
                 default -> {
                     err.println("cgap: unknown command '" + cmd + "'\n" + USAGE);
                     yield 2;
@@ -44,6 +47,9 @@ public final class Main {
         } catch (Args.UsageException e) {
             err.println("cgap " + e.getMessage());
             return 2;
+        } catch (cgap.tokenizer.template.TemplateException e) {
+            err.println("cgap " + cmd + ": chat template error: " + e.getMessage());
+            return 1;
         } catch (ModelLoadException | IllegalArgumentException e) {
             err.println("cgap " + cmd + ": " + e.getMessage());
             return 1;

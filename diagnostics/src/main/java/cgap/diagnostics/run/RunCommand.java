@@ -1,0 +1,236 @@
+package cgap.diagnostics.run;
+
+import cgap.diagnostics.cli.Args;
+import cgap.diagnostics.data.Prompt;
+import cgap.diagnostics.data.PromptQuery;
+import cgap.diagnostics.data.PromptSets;
+import cgap.diagnostics.pairs.PairRegistry;
+import cgap.diagnostics.report.Report;
+import cgap.engine.Model;
+import cgap.engine.backend.Backend;
+import cgap.engine.cpu.CpuBackend;
+import cgap.engine.model.ModelConfig;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * {@code cgap run}: the discovery run of SPEC §1–§5.1 on a PT/IT pair. Both models generate greedily in their native
+ * regime on every prompt; at every token step every layer is read through the raw lens and the step's metrics are
+ * written to {@code steps/} as the run goes; the summary, figures and report come from those files. A killed run
+ * started again with the same command resumes after the last finished prompt.
+ */
+public final class RunCommand {
+    public static final String USAGE = """
+            usage: cgap run [--pair NAME [--models-dir DIR] | --pt DIR --it DIR] [options]
+              With no model arguments, runs the embedded default (a synthetic tiny pair, see its report).
+              --pair NAME            a pair of models.yaml, resolved from --models-dir or the Hugging Face cache
+              --pt DIR --it DIR      checkpoint folders of the pretrained and instruction-tuned model
+              --prompts FILE         paper JSONL (formats.B), plain JSONL {"id","prompt"}, or text (one per line);
+                                     default: the built-in prompt set
+              --limit N  --sample N --seed S  --where FIELD=VALUE (repeatable)
+              --max-new-tokens N     greedy generation cap (default 512; 24 for the embedded default)
+              --it-format chat|raw   IT prompting (default chat)     --pt-format raw|chat (default raw)
+              --chat-template FILE   IT chat template when its folder has none (or to override)
+              --template-arg K=V     extra chat-template argument (repeatable), e.g. enable_thinking=false
+              --skip-first-steps N   token steps dropped at the start of each generation (default 1, the paper code's)
+              --bootstrap N          bootstrap resamples (default 2000)   --bootstrap-seed S (default 0)
+              --threads N            CPU threads (default: all cores)
+              --out DIR              output folder (default runs/<pair>)""";
+
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    private RunCommand() {
+    }
+
+    /** What a run was asked to do; a resumed run must ask for the same. */
+    record Resolved(String pairName, String description, Path ptDir, Path itDir, Map<String, int[]> windows,
+                    String chatTemplate, Map<String, Object> templateArgs, List<String> stopTokens, boolean embedded) {
+    }
+
+    public static int run(String[] argv, PrintStream out, PrintStream err) throws IOException {
+        Args a = new Args("run", argv, Set.of(),
+                Set.of("pair", "models-dir", "pt", "it", "prompts", "limit", "sample", "seed", "where", "max-new-tokens",
+                        "it-format", "pt-format", "chat-template", "template-arg", "skip-first-steps", "bootstrap",
+                        "bootstrap-seed", "threads", "out"));
+        Path repoRoot = Path.of(System.getenv().getOrDefault("CGAP_ROOT", ".")).toAbsolutePath().normalize();
+        Resolved r = resolve(a, repoRoot);
+        int maxNew = a.getInt("max-new-tokens", r.embedded() ? 24 : 512);
+        int skipFirst = a.getInt("skip-first-steps", 1);
+        int resamples = a.getInt("bootstrap", 2000);
+        long bootSeed = a.getInt("bootstrap-seed", 0);
+        Prompting.Format itFormat = Prompting.Format.parse(a.get("it-format") == null ? "chat" : a.get("it-format"), "--it-format");
+        Prompting.Format ptFormat = Prompting.Format.parse(a.get("pt-format") == null ? "raw" : a.get("pt-format"), "--pt-format");
+        Map<String, Object> targs = new LinkedHashMap<>(r.templateArgs());
+        for (String kv : a.all("template-arg")) {
+            int eq = kv.indexOf('=');
+            if (eq <= 0) throw new Args.UsageException("run: --template-arg expects KEY=VALUE, got '" + kv + "'");
+            String v = kv.substring(eq + 1);
+            targs.put(kv.substring(0, eq), v.equals("true") ? Boolean.TRUE : v.equals("false") ? Boolean.FALSE : v);
+        }
+        String templateSpec = a.get("chat-template") != null ? a.get("chat-template") : r.chatTemplate();
+
+        PromptQuery q = PromptQuery.all();
+        for (String w : a.all("where")) q = q.where(w);
+        if (a.get("sample") != null) q = q.sample(a.getInt("sample", 0), a.getInt("seed", 0));
+        if (a.get("limit") != null) q = q.limit(a.getInt("limit", 0));
+        String promptSource = a.get("prompts") == null ? "built-in prompt set (" + PromptSets.DEFAULT_RESOURCE + ")" : a.get("prompts");
+        List<Prompt> prompts = a.get("prompts") == null ? q.apply(PromptSets.loadDefault(), promptSource)
+                : PromptSets.load(Path.of(a.get("prompts")), q);
+        if (prompts.isEmpty()) throw new Args.UsageException("run: no prompts left after the filters");
+        List<String> ids = prompts.stream().map(Prompt::id).toList();
+
+        Path outDir = Path.of(a.get("out") != null ? a.get("out") : "runs/" + r.pairName());
+        Files.createDirectories(outDir);
+        ObjectNode settings = JSON.createObjectNode();
+        settings.put("pair", r.pairName());
+        settings.put("description", r.description());
+        settings.put("pt", r.ptDir().toString());
+        settings.put("it", r.itDir().toString());
+        settings.put("prompts", promptSource);
+        settings.set("prompt_ids", JSON.valueToTree(ids));
+        settings.put("max_new_tokens", maxNew);
+        settings.put("pt_format", ptFormat.name().toLowerCase());
+        settings.put("it_format", itFormat.name().toLowerCase());
+        settings.set("template_args", JSON.valueToTree(targs));
+        settings.put("readout", "raw");
+        settings.put("decoding", "greedy");
+        settings.put("vocab_mask", false);
+        Path runJson = outDir.resolve("run.json");
+        if (Files.isRegularFile(runJson)) {
+            JsonNode prev = JSON.readTree(runJson.toFile());
+            if (!prev.equals(settings)) {
+                throw new Args.UsageException("run: " + outDir + " holds a run with other settings (" + runJson + "); resume it with the same "
+                        + "command, or choose another --out");
+            }
+        } else {
+            writeAtomically(runJson, JSON.writeValueAsString(settings));
+        }
+
+        StepStore store = new StepStore(outDir);
+        int threads = a.getInt("threads", Runtime.getRuntime().availableProcessors());
+        try (Backend be = new CpuBackend(threads);
+             Model pt = Model.load(r.ptDir(), be);
+             Model it = Model.load(r.itDir(), be)) {
+            checkPair(pt.config(), it.config());
+            List<Side> sides = List.of(
+                    new Side("pt", pt, Prompting.load(r.ptDir(), ptFormat, templateSpec, targs, r.stopTokens(), pt.config().eosTokenIds())),
+                    new Side("it", it, Prompting.load(r.itDir(), itFormat, templateSpec, targs, r.stopTokens(), it.config().eosTokenIds())));
+            err.println("cgap run: " + r.description());
+            err.println("cgap run: " + prompts.size() + " prompts, up to " + maxNew + " new tokens, " + be.name() + ", output " + outDir);
+            Progress progress = new Progress(err, prompts.size());
+            for (int i = 0; i < prompts.size(); i++) {
+                Prompt p = prompts.get(i);
+                long steps = 0;
+                boolean done = true;
+                for (Side s : sides) {
+                    if (store.has(s.name(), i)) continue;
+                    done = false;
+                    Side.Result res = s.run(p.userMessage(), maxNew);
+                    store.write(new StepStore.PromptRecord(p.id(), i, s.name(), res.promptTokens(), res.generated(), res.text(), res.stop()), res.steps());
+                    steps += res.steps().size();
+                }
+                progress.prompt(i + 1, steps, done);
+            }
+            progress.finish();
+            Summarizer.Result sum = new Summarizer(pt.numLayers(), skipFirst, resamples, bootSeed).summarize(store, ids);
+            ObjectNode summary = Report.summaryJson(sum, settings, r, pt.config(), it.config(), skipFirst, resamples, bootSeed);
+            writeAtomically(outDir.resolve("summary.json"), JSON.writeValueAsString(summary));
+            writeAtomically(outDir.resolve("summary.csv"), Report.summaryCsv(sum));
+            Report.write(outDir, sum, summary, store, ids, prompts);
+            out.println(Report.headline(sum, outDir));
+        }
+        return 0;
+    }
+
+    static void writeAtomically(Path p, String text) throws IOException {
+        Path tmp = p.resolveSibling(p.getFileName() + ".tmp");
+        Files.writeString(tmp, text);
+        Files.move(tmp, p, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    /** Refuses pairs whose vocabulary, width or depth differ. */
+    static void checkPair(ModelConfig pt, ModelConfig it) {
+        List<String> diffs = new ArrayList<>();
+        if (pt.vocabSize() != it.vocabSize()) diffs.add("vocab_size " + pt.vocabSize() + " vs " + it.vocabSize());
+        if (pt.hiddenSize() != it.hiddenSize()) diffs.add("hidden_size " + pt.hiddenSize() + " vs " + it.hiddenSize());
+        if (pt.numLayers() != it.numLayers()) diffs.add("num_hidden_layers " + pt.numLayers() + " vs " + it.numLayers());
+        if (!diffs.isEmpty()) {
+            throw new IllegalArgumentException("not a PT/IT pair: " + pt.source() + " and " + it.source() + " differ in " + String.join(", ", diffs));
+        }
+    }
+
+    static Resolved resolve(Args a, Path repoRoot) throws IOException {
+        if (a.get("pt") != null || a.get("it") != null) {
+            if (a.get("pt") == null || a.get("it") == null) throw new Args.UsageException("run: --pt and --it go together");
+            if (a.get("pair") != null) throw new Args.UsageException("run: give --pair or --pt/--it, not both");
+            Path pt = Path.of(a.get("pt")).toAbsolutePath().normalize(), it = Path.of(a.get("it")).toAbsolutePath().normalize();
+            String name = pt.getFileName() + "_vs_" + it.getFileName();
+            return new Resolved(name, "PT " + pt + " vs IT " + it, pt, it, Map.of(), "tokenizer_config", Map.of(), List.of(), false);
+        }
+        if (a.get("pair") != null) {
+            PairRegistry reg = PairRegistry.load();
+            PairRegistry.Pair p = reg.get(a.get("pair"));
+            Path md = a.get("models-dir") == null ? null : Path.of(a.get("models-dir"));
+            Path pt = PairRegistry.resolve(p.pt(), md, repoRoot, System.getenv()).toAbsolutePath().normalize();
+            Path it = PairRegistry.resolve(p.it(), md, repoRoot, System.getenv()).toAbsolutePath().normalize();
+            return new Resolved(p.name(), "pair " + p.name() + ": PT " + p.pt().id() + " vs IT " + p.it().id(), pt, it, p.windows(),
+                    p.chatTemplate(), p.chatTemplateArgs(), p.stopTokens(), false);
+        }
+        Path base = Path.of(System.getProperty("user.home"), ".cache", "cgap", "default-pair");
+        String cache = System.getenv("CGAP_CACHE");
+        if (cache != null) base = Path.of(cache, "default-pair");
+        DefaultPair.build(base);
+        return new Resolved("default", DefaultPair.DESCRIPTION, base.resolve("pt"), base.resolve("it"), Map.of(), "tokenizer_config",
+                Map.of(), List.of(), true);
+    }
+
+    /** A one-line progress display: prompts done, token steps per second, ETA. */
+    static final class Progress {
+        private final PrintStream err;
+        private final int total;
+        private final long start = System.nanoTime();
+        private long steps;
+        private int fresh;
+        private final boolean tty = System.console() != null;
+
+        Progress(PrintStream err, int total) {
+            this.err = err;
+            this.total = total;
+        }
+
+        void prompt(int done, long newSteps, boolean resumed) {
+            steps += newSteps;
+            if (!resumed) fresh++;
+            double secs = (System.nanoTime() - start) / 1e9;
+            double rate = steps / Math.max(secs, 1e-9);
+            double eta = fresh == 0 ? 0 : secs / fresh * (total - done);
+            int width = 30, filled = (int) Math.round(width * (double) done / total);
+            String line = String.format("[%s%s] %d/%d prompts  %.1f steps/s  ETA %s%s", "#".repeat(filled), ".".repeat(width - filled),
+                    done, total, rate, fmt(eta), resumed ? "  (resumed)" : "");
+            if (tty) err.print("\r" + line);
+            else if (done == total || done % Math.max(1, total / 10) == 0) err.println(line);
+        }
+
+        void finish() {
+            if (tty) err.println();
+        }
+
+        static String fmt(double s) {
+            long t = Math.round(s);
+            return t >= 3600 ? String.format("%dh%02dm", t / 3600, t / 60 % 60) : String.format("%dm%02ds", t / 60, t % 60);
+        }
+    }
+}
