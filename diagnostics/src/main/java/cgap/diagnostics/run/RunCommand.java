@@ -45,6 +45,7 @@ public final class RunCommand {
               --it-format chat|raw   IT prompting (default chat)     --pt-format raw|chat (default raw)
               --chat-template FILE   IT chat template when its folder has none (or to override)
               --template-arg K=V     extra chat-template argument (repeatable), e.g. enable_thinking=false
+              --stop-token TEXT      a further token that ends generation (repeatable), besides EOS and models.yaml's
               --skip-first-steps N   token steps dropped at the start of each generation (default 1, the paper code's)
               --bootstrap N          bootstrap resamples (default 2000)   --bootstrap-seed S (default 0)
               --threads N            CPU threads (default: all cores)
@@ -64,7 +65,7 @@ public final class RunCommand {
         Args a = new Args("run", argv, Set.of(),
                 Set.of("pair", "models-dir", "pt", "it", "prompts", "limit", "sample", "seed", "where", "max-new-tokens",
                         "it-format", "pt-format", "chat-template", "template-arg", "skip-first-steps", "bootstrap",
-                        "bootstrap-seed", "threads", "out"));
+                        "bootstrap-seed", "threads", "out", "stop-token"));
         Path repoRoot = Path.of(System.getenv().getOrDefault("CGAP_ROOT", ".")).toAbsolutePath().normalize();
         Resolved r = resolve(a, repoRoot);
         int maxNew = a.getInt("max-new-tokens", r.embedded() ? 24 : 512);
@@ -80,6 +81,8 @@ public final class RunCommand {
             String v = kv.substring(eq + 1);
             targs.put(kv.substring(0, eq), v.equals("true") ? Boolean.TRUE : v.equals("false") ? Boolean.FALSE : v);
         }
+        List<String> stopTokens = new ArrayList<>(r.stopTokens());
+        stopTokens.addAll(a.all("stop-token"));
         String templateSpec = a.get("chat-template") != null ? a.get("chat-template") : r.chatTemplate();
 
         PromptQuery q = PromptQuery.all();
@@ -105,6 +108,7 @@ public final class RunCommand {
         settings.put("pt_format", ptFormat.name().toLowerCase());
         settings.put("it_format", itFormat.name().toLowerCase());
         settings.set("template_args", JSON.valueToTree(targs));
+        settings.set("stop_tokens", JSON.valueToTree(stopTokens));
         settings.put("readout", "raw");
         settings.put("decoding", "greedy");
         settings.put("vocab_mask", false);
@@ -126,8 +130,8 @@ public final class RunCommand {
              Model it = Model.load(r.itDir(), be)) {
             checkPair(pt.config(), it.config());
             List<Side> sides = List.of(
-                    new Side("pt", pt, Prompting.load(r.ptDir(), ptFormat, templateSpec, targs, r.stopTokens(), pt.config().eosTokenIds())),
-                    new Side("it", it, Prompting.load(r.itDir(), itFormat, templateSpec, targs, r.stopTokens(), it.config().eosTokenIds())));
+                    new Side("pt", pt, Prompting.load(r.ptDir(), ptFormat, templateSpec, targs, stopTokens, pt.config().eosTokenIds())),
+                    new Side("it", it, Prompting.load(r.itDir(), itFormat, templateSpec, targs, stopTokens, it.config().eosTokenIds())));
             err.println("cgap run: " + r.description());
             err.println("cgap run: " + prompts.size() + " prompts, up to " + maxNew + " new tokens, " + be.name() + ", output " + outDir);
             Progress progress = new Progress(err, prompts.size());
