@@ -7,17 +7,15 @@ import java.nio.charset.StandardCharsets;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** A 1 MB text encodes in reasonable time (a generous bound: machines are shared) and round-trips. */
-class ThroughputTest {
+/** Large and pathological inputs encode and round-trip (speed is measured by EncodeThroughput, not asserted).
+ * A 1 MB text and 200 KB runs of one character encode and decode back to themselves. */
+class LargeInputTest {
     @Test
     void oneMegabyte() {
         String text = EncodeThroughput.generate(1_000_000, 42);
         for (String rel : new String[] {"tokenizers/llama3_1", "models/tinyllama-v0", "tokenizers/gemma3"}) {
             Tokenizer tok = Tokenizer.load(TestPaths.sharedDir(rel));
-            long t0 = System.nanoTime();
             int[] ids = tok.encode(text, false);
-            double s = (System.nanoTime() - t0) / 1e9;
-            assertTrue(s < 30, rel + ": 1 MB took " + s + " s");
             assertTrue(ids.length > 100_000, rel + ": " + ids.length + " tokens");
             String back = tok.decode(ids, false);
             assertEquals(text.getBytes(StandardCharsets.UTF_8).length, back.getBytes(StandardCharsets.UTF_8).length, rel);
@@ -33,10 +31,7 @@ class ThroughputTest {
             Tokenizer tok = Tokenizer.load(TestPaths.sharedDir(rel));
             for (String r : runs) {
                 String text = r.repeat(200_000 / r.length());
-                long t0 = System.nanoTime();
-                int[] ids = tok.encode(text, false);
-                double s = (System.nanoTime() - t0) / 1e9;
-                assertTrue(s < 20, rel + ": run of " + r + " took " + s + " s");
+                    int[] ids = tok.encode(text, false);
                 assertTrue(ids.length > 0);
                 if (!r.equals("\u2581")) assertEquals(text, tok.decode(ids, false), rel + " run of " + r);
             }
