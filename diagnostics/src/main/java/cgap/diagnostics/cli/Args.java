@@ -77,6 +77,18 @@ public final class Args {
         }
     }
 
+    /** Repeated {@code --name KEY=VALUE} options as a map; "true"/"false" become booleans. */
+    public Map<String, Object> keyValues(String name) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        for (String kv : all(name)) {
+            int eq = kv.indexOf('=');
+            if (eq <= 0) throw new UsageException(command + ": --" + name + " expects KEY=VALUE, got '" + kv + "'");
+            String v = kv.substring(eq + 1);
+            m.put(kv.substring(0, eq), v.equals("true") ? Boolean.TRUE : v.equals("false") ? Boolean.FALSE : v);
+        }
+        return m;
+    }
+
     public List<String> positional() {
         return positional;
     }

@@ -29,13 +29,7 @@ public final class ChatCommand {
         Args a = new Args("chat", argv, Set.of("no-generation-prompt"), Set.of("model", "user", "system", "template-arg", "chat-template"));
         Path dir = Path.of(a.require("model"));
         String user = a.require("user");
-        Map<String, Object> args = new LinkedHashMap<>();
-        for (String kv : a.all("template-arg")) {
-            int eq = kv.indexOf('=');
-            if (eq <= 0) throw new Args.UsageException("chat: --template-arg expects KEY=VALUE, got '" + kv + "'");
-            String v = kv.substring(eq + 1);
-            args.put(kv.substring(0, eq), v.equals("true") ? Boolean.TRUE : v.equals("false") ? Boolean.FALSE : v);
-        }
+        Map<String, Object> args = a.keyValues("template-arg");
         Prompting p = Prompting.load(dir, Prompting.Format.CHAT, a.get("chat-template"), args, List.of(), List.of());
         List<Map<String, Object>> messages = new java.util.ArrayList<>();
         if (a.get("system") != null) messages.add(message("system", a.get("system")));

@@ -75,12 +75,7 @@ public final class RunCommand {
         Prompting.Format itFormat = Prompting.Format.parse(a.get("it-format") == null ? "chat" : a.get("it-format"), "--it-format");
         Prompting.Format ptFormat = Prompting.Format.parse(a.get("pt-format") == null ? "raw" : a.get("pt-format"), "--pt-format");
         Map<String, Object> targs = new LinkedHashMap<>(r.templateArgs());
-        for (String kv : a.all("template-arg")) {
-            int eq = kv.indexOf('=');
-            if (eq <= 0) throw new Args.UsageException("run: --template-arg expects KEY=VALUE, got '" + kv + "'");
-            String v = kv.substring(eq + 1);
-            targs.put(kv.substring(0, eq), v.equals("true") ? Boolean.TRUE : v.equals("false") ? Boolean.FALSE : v);
-        }
+        targs.putAll(a.keyValues("template-arg"));
         List<String> stopTokens = new ArrayList<>(r.stopTokens());
         stopTokens.addAll(a.all("stop-token"));
         String templateSpec = a.get("chat-template") != null ? a.get("chat-template") : r.chatTemplate();
