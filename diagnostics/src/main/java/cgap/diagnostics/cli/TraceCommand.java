@@ -1,5 +1,6 @@
 package cgap.diagnostics.cli;
 
+import cgap.diagnostics.metrics.Metrics;
 import cgap.engine.Activations;
 import cgap.engine.Capture;
 import cgap.engine.Model;
@@ -56,16 +57,9 @@ public final class TraceCommand {
             for (int l = 0; l < layers; l++) System.arraycopy(acts.get(Point.RESID_POST, l), 0, resid, l * model.hiddenSize(), model.hiddenSize());
             float[] lens = model.unembed(resid, layers);
             double[] finalLogp = logSoftmax(lens, (layers - 1) * v, v);
-            double[] kl = new double[layers];
-            for (int l = 0; l < layers; l++) {
-                double[] lp = logSoftmax(lens, l * v, v);
-                double sum = 0;
-                for (int i = 0; i < v; i++) {
-                    double p = Math.exp(lp[i]);
-                    if (p > 0) sum += p * (lp[i] - finalLogp[i]);
-                }
-                kl[l] = Math.max(0, sum);
-            }
+            float[][] perLayer = new float[layers][];
+            for (int l = 0; l < layers; l++) perLayer[l] = java.util.Arrays.copyOfRange(lens, l * v, (l + 1) * v);
+            double[] kl = Metrics.compute(perLayer, null).klForward();
             // Greedy continuation: the first token from the prompt's last position, then step by step.
             Set<Integer> stops = new HashSet<>(model.config().eosTokenIds());
             tok.eosId().ifPresent(stops::add);
