@@ -203,27 +203,45 @@ public final class Model implements AutoCloseable {
     }
 
     /**
-     * Runs tokens at positions [start, start + n) through every block, writing K/V into the session's cache,
-     * and returns the captured activations and the final residual rows.
+     * Runs each session's tokens at its next positions through every block in one pass (the rows of all sessions
+     * stacked: one matrix product per weight), writing K/V into each session's cache; returns, per session, the
+     * captured activations and its final residual rows. Every kernel computes a row the same way whatever the other
+     * rows, so a session's results are the same bits alone or in a batch.
      */
-    Activations forward(Session s, int[] tokens, Capture capture, MlpEdit edit) {
+    Activations[] forward(Session[] sessions, int[][] tokens, Capture capture, MlpEdit edit) {
         ModelConfig c = config;
         Backend be = backend;
-        int n = tokens.length, d = c.hiddenSize();
-        int start = s.cache().length();
-        int[] pos = new int[n];
-        for (int i = 0; i < n; i++) pos[i] = start + i;
+        int segs = sessions.length, d = c.hiddenSize();
+        if (tokens.length != segs) throw new IllegalArgumentException(segs + " sessions but " + tokens.length + " token arrays");
+        int[] off = new int[segs + 1];
+        for (int j = 0; j < segs; j++) {
+            if (sessions[j].model() != this) throw new IllegalArgumentException("session " + j + " belongs to another model");
+            for (int i = 0; i < j; i++) if (sessions[i] == sessions[j]) throw new IllegalArgumentException("session " + j + " appears twice in a batch");
+            if (tokens[j].length == 0) throw new IllegalArgumentException("forward needs at least one token per session (session " + j + ")");
+            off[j + 1] = off[j] + tokens[j].length;
+        }
+        int n = off[segs];
+        int[] all = new int[n], pos = new int[n];
+        int[][] segPos = new int[segs][];
+        for (int j = 0; j < segs; j++) {
+            int start = sessions[j].cache().length(), nj = tokens[j].length;
+            System.arraycopy(tokens[j], 0, all, off[j], nj);
+            segPos[j] = new int[nj];
+            for (int i = 0; i < nj; i++) pos[off[j] + i] = segPos[j][i] = start + i;
+        }
         boolean last = capture.lastRowOnly();
-        int capRows = last ? 1 : n;
         Buf h = be.alloc(n, d);
-        be.embed(embed, tokens, embedScale, h);
+        be.embed(embed, all, embedScale, h);
         Buf xn = be.alloc(n, d), q = be.alloc(n, c.qDim()), k = be.alloc(n, c.kvDim()), v = be.alloc(n, c.kvDim());
         Buf att = be.alloc(n, c.qDim()), ao = be.alloc(n, d), mo = be.alloc(n, d);
-        Activations out = new Activations(c.numLayers(), capRows, last ? start + n - 1 : start, null);
-        float eps = (float) c.normEps();
+        Activations[] out = new Activations[segs];
+        for (int j = 0; j < segs; j++) {
+            int nj = tokens[j].length;
+            out[j] = new Activations(c.numLayers(), last ? 1 : nj, segPos[j][last ? nj - 1 : 0], null);
+        }
         for (int l = 0; l < c.numLayers(); l++) {
             Layer ly = layers[l];
-            take(out, capture, Point.RESID_PRE, l, h, n);
+            take(out, off, capture, Point.RESID_PRE, l, h);
             Buf ain = h;
             if (ly.attnPreNorm() != null) {
                 be.rmsNorm(h, ly.attnPreNorm(), c.normOffset(), c.normEps(), d, xn);
@@ -241,36 +259,62 @@ public final class Model implements AutoCloseable {
             }
             be.rope(q, c.numHeads(), c.headDim(), pos, ropeTables[l]);
             be.rope(k, c.numKvHeads(), c.headDim(), pos, ropeTables[l]);
-            be.kvWrite(s.cache(), l, k, v, pos);
-            be.attention(q, s.cache(), l, pos, c.numHeads(), c.numKvHeads(), c.headDim(), c.attnScale(), c.attnSoftcap(),
-                    c.slidingWindow()[l], att);
+            if (segs == 1) {
+                be.kvWrite(sessions[0].cache(), l, k, v, pos);
+                attend(sessions[0], l, q, pos, att);
+            } else {
+                for (int j = 0; j < segs; j++) {
+                    int nj = tokens[j].length;
+                    Buf qj = be.alloc(nj, c.qDim()), kj = be.alloc(nj, c.kvDim()), vj = be.alloc(nj, c.kvDim()), aj = be.alloc(nj, c.qDim());
+                    be.copyRows(q, off[j], qj, 0, nj);
+                    be.copyRows(k, off[j], kj, 0, nj);
+                    be.copyRows(v, off[j], vj, 0, nj);
+                    be.kvWrite(sessions[j].cache(), l, kj, vj, segPos[j]);
+                    attend(sessions[j], l, qj, segPos[j], aj);
+                    be.copyRows(aj, 0, att, off[j], nj);
+                }
+            }
             be.matmul(att, ly.o(), ly.oBias(), ao);
-            take(out, capture, Point.ATTN_OUT, l, ao, n);
+            take(out, off, capture, Point.ATTN_OUT, l, ao);
             if (ly.attnPostNorm() != null) be.rmsNorm(ao, ly.attnPostNorm(), c.normOffset(), c.normEps(), d, ao);
             be.add(h, ao);
-            take(out, capture, Point.RESID_MID, l, h, n);
+            take(out, off, capture, Point.RESID_MID, l, h);
             Buf min = h;
             if (ly.mlpPreNorm() != null) {
                 be.rmsNorm(h, ly.mlpPreNorm(), c.normOffset(), c.normEps(), d, xn);
                 min = xn;
             }
-            take(out, capture, Point.MLP_IN, l, min, n);
+            take(out, off, capture, Point.MLP_IN, l, min);
             if (edit != null && edit.covers(l)) edit.apply(this, l, min, mo);
             else mlp(l, min, mo);
-            take(out, capture, Point.MLP_OUT, l, mo, n);
+            take(out, off, capture, Point.MLP_OUT, l, mo);
             if (ly.mlpPostNorm() != null) be.rmsNorm(mo, ly.mlpPostNorm(), c.normOffset(), c.normEps(), d, mo);
             be.add(h, mo);
-            take(out, capture, Point.RESID_POST, l, h, n);
+            take(out, off, capture, Point.RESID_POST, l, h);
         }
-        Activations result = new Activations(c.numLayers(), capRows, out.firstPosition(),
-                last ? be.readRows(h, n - 1, 1) : be.read(h));
-        for (Point p : Point.values()) for (int l = 0; l < c.numLayers(); l++) if (out.has(p, l)) result.put(p, l, out.get(p, l));
+        Activations[] result = new Activations[segs];
+        for (int j = 0; j < segs; j++) {
+            int nj = tokens[j].length;
+            Activations a = out[j];
+            result[j] = new Activations(c.numLayers(), a.rows(), a.firstPosition(),
+                    last ? be.readRows(h, off[j + 1] - 1, 1) : be.readRows(h, off[j], nj));
+            for (Point p : Point.values()) for (int l = 0; l < c.numLayers(); l++) if (a.has(p, l)) result[j].put(p, l, a.get(p, l));
+        }
         return result;
     }
 
-    private void take(Activations out, Capture capture, Point p, int layer, Buf b, int n) {
+    private void attend(Session s, int l, Buf q, int[] pos, Buf out) {
+        ModelConfig c = config;
+        backend.attention(q, s.cache(), l, pos, c.numHeads(), c.numKvHeads(), c.headDim(), c.attnScale(), c.attnSoftcap(),
+                c.slidingWindow()[l], out);
+    }
+
+    private void take(Activations[] out, int[] off, Capture capture, Point p, int layer, Buf b) {
         if (!capture.wants(p, layer)) return;
-        out.put(p, layer, capture.lastRowOnly() ? backend.readRows(b, n - 1, 1) : backend.read(b));
+        for (int j = 0; j < out.length; j++) {
+            int nj = off[j + 1] - off[j];
+            out[j].put(p, layer, capture.lastRowOnly() ? backend.readRows(b, off[j + 1] - 1, 1) : backend.readRows(b, off[j], nj));
+        }
     }
 
     /**

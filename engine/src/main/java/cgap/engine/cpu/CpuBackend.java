@@ -112,13 +112,7 @@ public final class CpuBackend implements Backend {
         float[] xs = b(x).data(), os = b(out).data();
         // Columns per task: enough work per task to amortise dispatch (and, packed, the staging of W rows).
         int grain = (int) Math.max(8, Math.min(n, (1L << 16) / Math.max(1, (long) m * k / 256 + 1)));
-        if (m < MatMul.PACK_MIN_ROWS) {
-            par.forRange(n, grain, (c0, c1) -> MatMul.multiplyRows(xs, m, k, wt.seg(), wt.dtype(), n, os, c0, c1));
-        } else {
-            float[] xt = MatMul.packTransposed(xs, m, k);
-            par.forRange((n + 7) / 8, Math.max(1, grain / 8), (c0, c1) ->
-                    MatMul.multiplyPacked(xt, m, k, wt.seg(), wt.dtype(), n, os, c0 * 8, Math.min(n, c1 * 8)));
-        }
+        par.forRange(n, grain, (c0, c1) -> MatMul.multiply(xs, m, k, wt.seg(), wt.dtype(), n, os, c0, c1));
         if (bias != null) {
             CpuWeight bw = w(bias);
             for (int i = 0; i < m; i++)

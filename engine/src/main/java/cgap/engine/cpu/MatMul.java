@@ -16,26 +16,23 @@ import java.nio.ByteOrder;
  * out[M, N] = x[M, K] · W[N, K]ᵀ with W in F32 or BF16, f32 accumulation. {@link #reference} is the plain loop every
  * optimised path is tested against.
  *
- * <p>Two optimised paths, both deterministic (the same inputs give the same bits whatever the JIT tier: no
- * {@code reduceLanes}, whose summation order is unspecified and really differs between interpreter and C2):
+ * <p>One accumulation order for every path, so that a row's result never depends on the other rows of the call:
+ * each output is a dot product whose lane t mod L accumulates x[t]·w[t] by FMA in increasing t, the lanes are summed in
+ * lane order (no {@code reduceLanes}, whose order is unspecified and really differs between interpreter and C2), and
+ * the k-tail is added last. Two loops share that order:
  * <ul>
- *   <li>few rows (decode, M &lt; {@link #PACK_MIN_ROWS}): one dot product per output, W streamed once, BF16 widened in
- *       registers, lanes summed in a fixed order;</li>
- *   <li>many rows (prefill, lens): xᵀ is packed once ([K, Mpad]); 8 rows of W at a time are staged as f32 (widening
- *       BF16 once for all M rows); the micro-kernel broadcasts a W scalar against two vectors of x columns, so an
- *       8×2L tile keeps 16 accumulators, each a sequential FMA chain over k, and needs no horizontal sum.</li>
+ *   <li>few rows (decode, M &lt; {@link #TILE_MIN_ROWS}): four rows of W at a time, BF16 widened in registers;</li>
+ *   <li>many rows (prefill, lens, batched decode): four rows of W staged as f32 (BF16 widened once for all M rows),
+ *       multiplied against four rows of x at a time in a 4×4 register tile.</li>
  * </ul>
+ * Batched decoding, one-token-at-a-time decoding, prefill and teacher forcing therefore give the same bits for the
+ * same row (tested).
  */
 public final class MatMul {
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
     static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
     static final int L = F.length();
-    /** Columns of x per micro-kernel tile. */
-    static final int NC = 2 * L;
-    /** Rows of W per micro-kernel tile. */
-    static final int NR = 8;
-    public static final int PACK_MIN_ROWS = 4;
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
@@ -138,22 +135,102 @@ public final class MatMul {
         return s;
     }
 
-    // ---------------------------------------------------------------- many rows: packed xᵀ
+    // ---------------------------------------------------------------- many rows: register-tiled dot products
 
-    /** Columns of the packed xᵀ: m rounded up to a whole tile. */
-    public static int paddedRows(int m) {
-        return (m + NC - 1) / NC * NC;
+    /**
+     * Output columns [n0, n1) of x · Wᵀ for any number of rows: 4 rows of W at a time are staged as f32 (BF16
+     * widened once for all M rows of x) and multiplied against 4 rows of x at a time in a 4×4 tile of 16 vector
+     * accumulators. Every output is accumulated exactly as {@link #multiplyRows} does it (lane t mod L of a vector
+     * chain over k, lanes summed in lane order, the k-tail added last), so a row's result does not depend on how
+     * many other rows are in the call or where it sits: batched and one-at-a-time decoding, prefill and teacher
+     * forcing give the same bits.
+     */
+    public static void multiply(float[] x, int m, int k, MemorySegment w, DType dt, int n, float[] out, int n0, int n1) {
+        if (m < TILE_MIN_ROWS) {
+            multiplyRows(x, m, k, w, dt, n, out, n0, n1);
+            return;
+        }
+        boolean bf16 = isBf16(dt);
+        int kv = k - k % L;
+        float[] ws = new float[4 * k];
+        float[] tmp = new float[L];
+        int j = n0;
+        for (; j + 4 <= n1; j += 4) {
+            stage(w, bf16, j, 4, k, ws);
+            int i = 0;
+            for (; i + 4 <= m; i += 4) tile4x4(x, i, k, kv, ws, out, n, j, tmp);
+            for (; i < m; i++) tile1x4(x, i * k, k, kv, ws, out, i * n + j, tmp);
+        }
+        for (; j < n1; j++) {
+            stage(w, bf16, j, 1, k, ws);
+            for (int i = 0; i < m; i++) out[i * n + j] = dotStaged(x, i * k, ws, k, kv, tmp);
+        }
     }
 
-    /** xt[t * mpad + i] = x[i * k + t]; padding columns are zero. */
-    public static float[] packTransposed(float[] x, int m, int k) {
-        int mpad = paddedRows(m);
-        float[] xt = new float[k * mpad];
-        for (int i = 0; i < m; i++) {
-            int xo = i * k;
-            for (int t = 0; t < k; t++) xt[t * mpad + i] = x[xo + t];
+    /** Rows of x from which {@link #multiply} stages W as f32 and tiles; below it, W is widened in registers. */
+    public static final int TILE_MIN_ROWS = 4;
+
+    private static void tile4x4(float[] x, int i, int k, int kv, float[] ws, float[] out, int n, int j, float[] tmp) {
+        int x0 = i * k, x1 = x0 + k, x2 = x1 + k, x3 = x2 + k;
+        int k2 = 2 * k, k3 = 3 * k;
+        FloatVector z = FloatVector.zero(F);
+        FloatVector c00 = z, c01 = z, c02 = z, c03 = z, c10 = z, c11 = z, c12 = z, c13 = z;
+        FloatVector c20 = z, c21 = z, c22 = z, c23 = z, c30 = z, c31 = z, c32 = z, c33 = z;
+        for (int t = 0; t < kv; t += L) {
+            FloatVector w0 = FloatVector.fromArray(F, ws, t), w1 = FloatVector.fromArray(F, ws, k + t);
+            FloatVector w2 = FloatVector.fromArray(F, ws, k2 + t), w3 = FloatVector.fromArray(F, ws, k3 + t);
+            FloatVector a = FloatVector.fromArray(F, x, x0 + t);
+            c00 = a.fma(w0, c00); c01 = a.fma(w1, c01); c02 = a.fma(w2, c02); c03 = a.fma(w3, c03);
+            a = FloatVector.fromArray(F, x, x1 + t);
+            c10 = a.fma(w0, c10); c11 = a.fma(w1, c11); c12 = a.fma(w2, c12); c13 = a.fma(w3, c13);
+            a = FloatVector.fromArray(F, x, x2 + t);
+            c20 = a.fma(w0, c20); c21 = a.fma(w1, c21); c22 = a.fma(w2, c22); c23 = a.fma(w3, c23);
+            a = FloatVector.fromArray(F, x, x3 + t);
+            c30 = a.fma(w0, c30); c31 = a.fma(w1, c31); c32 = a.fma(w2, c32); c33 = a.fma(w3, c33);
         }
-        return xt;
+        finish4(c00, c01, c02, c03, x, x0, k, kv, ws, out, i * n + j, tmp);
+        finish4(c10, c11, c12, c13, x, x1, k, kv, ws, out, (i + 1) * n + j, tmp);
+        finish4(c20, c21, c22, c23, x, x2, k, kv, ws, out, (i + 2) * n + j, tmp);
+        finish4(c30, c31, c32, c33, x, x3, k, kv, ws, out, (i + 3) * n + j, tmp);
+    }
+
+    private static void tile1x4(float[] x, int xo, int k, int kv, float[] ws, float[] out, int o, float[] tmp) {
+        FloatVector c0 = FloatVector.zero(F), c1 = c0, c2 = c0, c3 = c0;
+        int k2 = 2 * k, k3 = 3 * k;
+        for (int t = 0; t < kv; t += L) {
+            FloatVector a = FloatVector.fromArray(F, x, xo + t);
+            c0 = a.fma(FloatVector.fromArray(F, ws, t), c0);
+            c1 = a.fma(FloatVector.fromArray(F, ws, k + t), c1);
+            c2 = a.fma(FloatVector.fromArray(F, ws, k2 + t), c2);
+            c3 = a.fma(FloatVector.fromArray(F, ws, k3 + t), c3);
+        }
+        finish4(c0, c1, c2, c3, x, xo, k, kv, ws, out, o, tmp);
+    }
+
+    /** Lane sums and k-tails of one x row against 4 staged W rows, in the order of {@link #dot4}. */
+    private static void finish4(FloatVector c0, FloatVector c1, FloatVector c2, FloatVector c3, float[] x, int xo, int k, int kv,
+                                float[] ws, float[] out, int o, float[] tmp) {
+        float s0 = hsum(c0, tmp), s1 = hsum(c1, tmp), s2 = hsum(c2, tmp), s3 = hsum(c3, tmp);
+        int k2 = 2 * k, k3 = 3 * k;
+        for (int t = kv; t < k; t++) {
+            float xv = x[xo + t];
+            s0 += xv * ws[t];
+            s1 += xv * ws[k + t];
+            s2 += xv * ws[k2 + t];
+            s3 += xv * ws[k3 + t];
+        }
+        out[o] = s0;
+        out[o + 1] = s1;
+        out[o + 2] = s2;
+        out[o + 3] = s3;
+    }
+
+    private static float dotStaged(float[] x, int xo, float[] ws, int k, int kv, float[] tmp) {
+        FloatVector acc = FloatVector.zero(F);
+        for (int t = 0; t < kv; t += L) acc = FloatVector.fromArray(F, x, xo + t).fma(FloatVector.fromArray(F, ws, t), acc);
+        float s = hsum(acc, tmp);
+        for (int t = kv; t < k; t++) s += x[xo + t] * ws[t];
+        return s;
     }
 
     /** Stages rows [j, j + rows) of W as f32 into ws ([rows, k]). */
@@ -167,78 +244,5 @@ public final class MatMul {
         int v = count - count % L, i = 0;
         for (; i < v; i += L) load(w, true, from + i).intoArray(ws, i);
         for (; i < count; i++) ws[i] = w1(w, true, from + i);
-    }
-
-    /** Output columns [n0, n1) of a product whose xᵀ was packed by {@link #packTransposed}. */
-    public static void multiplyPacked(float[] xt, int m, int k, MemorySegment w, DType dt, int n, float[] out, int n0, int n1) {
-        boolean bf16 = isBf16(dt);
-        int mpad = paddedRows(m);
-        float[] ws = new float[NR * k];
-        float[] tmp = new float[L];
-        for (int j = n0; j < n1; j += NR) {
-            int rows = Math.min(NR, n1 - j);
-            stage(w, bf16, j, rows, k, ws);
-            for (int i = 0; i < mpad; i += NC) {
-                if (rows == NR) kernel8(xt, mpad, i, ws, k, out, n, j, m, tmp);
-                else for (int r = 0; r < rows; r++) kernel1(xt, mpad, i, ws, r * k, k, out, n, j + r, m, tmp);
-            }
-        }
-    }
-
-    private static void kernel8(float[] xt, int mpad, int i, float[] ws, int k, float[] out, int n, int j, int m, float[] tmp) {
-        FloatVector z = FloatVector.zero(F);
-        FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z;
-        FloatVector c40 = z, c41 = z, c50 = z, c51 = z, c60 = z, c61 = z, c70 = z, c71 = z;
-        int k2 = 2 * k, k3 = 3 * k, k4 = 4 * k, k5 = 5 * k, k6 = 6 * k, k7 = 7 * k;
-        for (int t = 0; t < k; t++) {
-            int xo = t * mpad + i;
-            FloatVector b0 = FloatVector.fromArray(F, xt, xo), b1 = FloatVector.fromArray(F, xt, xo + L);
-            FloatVector a = FloatVector.broadcast(F, ws[t]);
-            c00 = a.fma(b0, c00); c01 = a.fma(b1, c01);
-            a = FloatVector.broadcast(F, ws[k + t]);
-            c10 = a.fma(b0, c10); c11 = a.fma(b1, c11);
-            a = FloatVector.broadcast(F, ws[k2 + t]);
-            c20 = a.fma(b0, c20); c21 = a.fma(b1, c21);
-            a = FloatVector.broadcast(F, ws[k3 + t]);
-            c30 = a.fma(b0, c30); c31 = a.fma(b1, c31);
-            a = FloatVector.broadcast(F, ws[k4 + t]);
-            c40 = a.fma(b0, c40); c41 = a.fma(b1, c41);
-            a = FloatVector.broadcast(F, ws[k5 + t]);
-            c50 = a.fma(b0, c50); c51 = a.fma(b1, c51);
-            a = FloatVector.broadcast(F, ws[k6 + t]);
-            c60 = a.fma(b0, c60); c61 = a.fma(b1, c61);
-            a = FloatVector.broadcast(F, ws[k7 + t]);
-            c70 = a.fma(b0, c70); c71 = a.fma(b1, c71);
-        }
-        put(c00, c01, out, n, j, i, m, tmp);
-        put(c10, c11, out, n, j + 1, i, m, tmp);
-        put(c20, c21, out, n, j + 2, i, m, tmp);
-        put(c30, c31, out, n, j + 3, i, m, tmp);
-        put(c40, c41, out, n, j + 4, i, m, tmp);
-        put(c50, c51, out, n, j + 5, i, m, tmp);
-        put(c60, c61, out, n, j + 6, i, m, tmp);
-        put(c70, c71, out, n, j + 7, i, m, tmp);
-    }
-
-    private static void kernel1(float[] xt, int mpad, int i, float[] ws, int wo, int k, float[] out, int n, int j, int m, float[] tmp) {
-        FloatVector c0 = FloatVector.zero(F), c1 = c0;
-        for (int t = 0; t < k; t++) {
-            int xo = t * mpad + i;
-            FloatVector a = FloatVector.broadcast(F, ws[wo + t]);
-            c0 = a.fma(FloatVector.fromArray(F, xt, xo), c0);
-            c1 = a.fma(FloatVector.fromArray(F, xt, xo + L), c1);
-        }
-        put(c0, c1, out, n, j, i, m, tmp);
-    }
-
-    /** out[(i + c) * n + j] for the tile's 2L columns c that are real rows of x. */
-    private static void put(FloatVector lo, FloatVector hi, float[] out, int n, int j, int i, int m, float[] tmp) {
-        lo.intoArray(tmp, 0);
-        int valid = Math.min(L, m - i);
-        for (int c = 0; c < valid; c++) out[(i + c) * n + j] = tmp[c];
-        valid = Math.min(L, m - i - L);
-        if (valid <= 0) return;
-        hi.intoArray(tmp, 0);
-        for (int c = 0; c < valid; c++) out[(i + L + c) * n + j] = tmp[c];
     }
 }

@@ -48,4 +48,35 @@ class MatMulTest {
             }
         }
     }
+
+    /** A row's result is the same bits whatever the other rows of the call: M = 1 … 37 against each row alone. */
+    @Test
+    void rowResultsDoNotDependOnTheBatch() {
+        Random r = new Random(11);
+        try (Arena arena = Arena.ofShared(); CpuBackend one = new CpuBackend(1); CpuBackend two = new CpuBackend(2)) {
+            for (DType dt : new DType[]{DType.F32, DType.BF16}) {
+                for (int k : new int[]{7, 64, 93}) {
+                    int n = 45;
+                    CpuWeight w = new CpuWeight("w", dt, n, k, weights(arena, dt, n, k, r));
+                    for (int m : new int[]{1, 2, 3, 4, 5, 8, 13, 37}) {
+                        float[] x = new float[m * k];
+                        for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
+                        for (CpuBackend be : new CpuBackend[]{one, two}) {
+                            CpuBuf all = new CpuBuf(m, n);
+                            be.matmul(new CpuBuf(x, m, k), w, null, all);
+                            for (int i = 0; i < m; i++) {
+                                float[] xi = java.util.Arrays.copyOfRange(x, i * k, (i + 1) * k);
+                                CpuBuf alone = new CpuBuf(1, n);
+                                (i % 2 == 0 ? one : two).matmul(new CpuBuf(xi, 1, k), w, null, alone);
+                                for (int j = 0; j < n; j++) {
+                                    assertEquals(Float.floatToRawIntBits(alone.data()[j]), Float.floatToRawIntBits(all.data()[i * n + j]),
+                                            dt + " k=" + k + " m=" + m + " row " + i + " col " + j + " threads=" + be.threads());
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
