@@ -48,6 +48,8 @@ public final class RunCommand {
               --stop-token TEXT      a further token that ends generation (repeatable), besides EOS and models.yaml's
               --skip-first-steps N   token steps dropped at the start of each generation (default 1, the paper code's)
               --bootstrap N          bootstrap resamples (default 2000)   --bootstrap-seed S (default 0)
+              --batch N              prompts generated together, one forward pass per step for all (default 8);
+                                     results are the same bits whatever N, so N may change on resume
               --threads N            CPU threads (default: all cores)
               --out DIR              output folder (default runs/<pair>)""";
 
@@ -65,7 +67,7 @@ public final class RunCommand {
         Args a = new Args("run", argv, Set.of(),
                 Set.of("pair", "models-dir", "pt", "it", "prompts", "limit", "sample", "seed", "where", "max-new-tokens",
                         "it-format", "pt-format", "chat-template", "template-arg", "skip-first-steps", "bootstrap",
-                        "bootstrap-seed", "threads", "out", "stop-token"));
+                        "bootstrap-seed", "threads", "out", "stop-token", "batch"));
         Path repoRoot = Path.of(System.getenv().getOrDefault("CGAP_ROOT", ".")).toAbsolutePath().normalize();
         Resolved r = resolve(a, repoRoot);
         int maxNew = a.getInt("max-new-tokens", r.embedded() ? 24 : 512);
@@ -129,19 +131,33 @@ public final class RunCommand {
                     new Side("it", it, Prompting.load(r.itDir(), itFormat, templateSpec, targs, stopTokens, it.config().eosTokenIds())));
             err.println("cgap run: " + r.description());
             err.println("cgap run: " + prompts.size() + " prompts, up to " + maxNew + " new tokens, " + be.name() + ", output " + outDir);
+            int batch = a.getInt("batch", 8);
+            if (batch < 1) throw new Args.UsageException("run: --batch must be at least 1, got " + batch);
             Progress progress = new Progress(err, prompts.size());
-            for (int i = 0; i < prompts.size(); i++) {
-                Prompt p = prompts.get(i);
+            int resumed = 0;
+            for (int i = 0; i < prompts.size() && store.has("pt", i) && store.has("it", i); i++) resumed = i + 1;
+            if (resumed > 0) progress.prompt(resumed, 0, 0, true);
+            // Prompts in order, `batch` at a time; each side generates the batch's unfinished prompts together.
+            for (int from = 0; from < prompts.size(); from += batch) {
+                int to = Math.min(prompts.size(), from + batch);
                 long steps = 0;
                 boolean done = true;
+                int fresh = 0;
                 for (Side s : sides) {
-                    if (store.has(s.name(), i)) continue;
+                    List<Integer> todo = new ArrayList<>();
+                    for (int i = from; i < to; i++) if (!store.has(s.name(), i)) todo.add(i);
+                    if (todo.isEmpty()) continue;
                     done = false;
-                    Side.Result res = s.run(p.userMessage(), maxNew);
-                    store.write(new StepStore.PromptRecord(p.id(), i, s.name(), res.promptTokens(), res.generated(), res.text(), res.stop()), res.steps());
-                    steps += res.steps().size();
+                    fresh = Math.max(fresh, todo.size());
+                    List<Side.Result> res = s.run(todo.stream().map(i -> prompts.get(i).userMessage()).toList(), maxNew);
+                    for (int t = 0; t < todo.size(); t++) {
+                        int i = todo.get(t);
+                        Side.Result r0 = res.get(t);
+                        store.write(new StepStore.PromptRecord(prompts.get(i).id(), i, s.name(), r0.promptTokens(), r0.generated(), r0.text(), r0.stop()), r0.steps());
+                        steps += r0.steps().size();
+                    }
                 }
-                progress.prompt(i + 1, steps, done);
+                if (!done || to > resumed) progress.prompt(to, fresh, steps, done);
             }
             progress.finish();
             Summarizer.Result sum = new Summarizer(pt.numLayers(), skipFirst, resamples, bootSeed).summarize(store, ids);
@@ -210,9 +226,9 @@ public final class RunCommand {
             this.total = total;
         }
 
-        void prompt(int done, long newSteps, boolean resumed) {
+        void prompt(int done, int freshPrompts, long newSteps, boolean resumed) {
             steps += newSteps;
-            if (!resumed) fresh++;
+            fresh += freshPrompts;
             double secs = (System.nanoTime() - start) / 1e9;
             double rate = steps / Math.max(secs, 1e-9);
             double eta = fresh == 0 ? 0 : secs / fresh * (total - done);

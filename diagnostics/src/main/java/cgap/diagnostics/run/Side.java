@@ -8,6 +8,7 @@ import cgap.engine.Point;
 import cgap.engine.Session;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -43,28 +44,64 @@ public final class Side {
     }
 
     public Result run(String userText, int maxNewTokens) {
-        int[] ids = prompting.encode(userText);
-        if (ids.length == 0) throw new IllegalArgumentException("prompt encodes to no tokens: '" + userText + "'");
+        return run(List.of(userText), maxNewTokens).get(0);
+    }
+
+    /**
+     * Generates on several prompts at once (one batched forward pass per step for all sequences still generating)
+     * and reads every layer of every sequence through the raw lens in one product per step. The model's next-token
+     * logits are the lens's last row (the same bits as the model's own head), so nothing is unembedded twice.
+     * Each prompt's result is the same as {@link #run(String, int)} on it alone: the engine's kernels compute a row
+     * the same way whatever the batch.
+     */
+    public List<Result> run(List<String> userTexts, int maxNewTokens) {
+        int b = userTexts.size();
+        int[][] ids = new int[b][];
+        for (int i = 0; i < b; i++) {
+            ids[i] = prompting.encode(userTexts.get(i));
+            if (ids[i].length == 0) throw new IllegalArgumentException("prompt encodes to no tokens: '" + userTexts.get(i) + "'");
+        }
         int layers = model.numLayers(), d = model.hiddenSize(), v = model.vocabSize();
-        List<StepMetrics> steps = new ArrayList<>();
-        Metrics metrics = new Metrics();
-        try (Session s = model.newSession()) {
-            int[] gen = s.generate(ids, maxNewTokens, prompting.stopIds()::contains, Capture.lastRow(Point.RESID_POST), null,
-                    (index, acts, logits, chosen) -> {
-                        float[] stacked = new float[layers * d];
+        List<List<StepMetrics>> steps = new ArrayList<>();
+        Metrics[] metrics = new Metrics[b];
+        for (int i = 0; i < b; i++) {
+            steps.add(new ArrayList<>());
+            metrics[i] = new Metrics();
+        }
+        // Lens rows of the step being decoded, per sequence of the batch: [layers][vocab].
+        float[][][] lens = new float[b][][];
+        Session.Decoder decoder = (m, seqs, acts) -> {
+            float[] stacked = new float[seqs.length * layers * d];
+            for (int a = 0; a < seqs.length; a++)
+                for (int l = 0; l < layers; l++) System.arraycopy(acts[a].get(Point.RESID_POST, l), 0, stacked, (a * layers + l) * d, d);
+            float[] all = m.unembed(stacked, seqs.length * layers);
+            float[][] next = new float[seqs.length][];
+            for (int a = 0; a < seqs.length; a++) {
+                float[][] perLayer = new float[layers][];
+                for (int l = 0; l < layers; l++) perLayer[l] = Arrays.copyOfRange(all, (a * layers + l) * v, (a * layers + l + 1) * v);
+                lens[seqs[a]] = perLayer;
+                next[a] = perLayer[layers - 1];
+            }
+            return next;
+        };
+        Session[] sessions = new Session[b];
+        try {
+            for (int i = 0; i < b; i++) sessions[i] = model.newSession();
+            int[][] gen = Session.generate(sessions, ids, maxNewTokens, prompting.stopIds()::contains, Capture.lastRow(Point.RESID_POST), null,
+                    decoder, (seq, index, acts, logits, chosen) -> {
                         float[][] resid = new float[layers][];
-                        for (int l = 0; l < layers; l++) {
-                            resid[l] = acts.get(Point.RESID_POST, l);
-                            System.arraycopy(resid[l], 0, stacked, l * d, d);
-                        }
-                        float[] lens = model.unembed(stacked, layers);
-                        float[][] perLayer = new float[layers][];
-                        for (int l = 0; l < layers; l++) perLayer[l] = java.util.Arrays.copyOfRange(lens, l * v, (l + 1) * v);
-                        steps.add(metrics.step(perLayer, resid, null));
+                        for (int l = 0; l < layers; l++) resid[l] = acts.get(Point.RESID_POST, l);
+                        steps.get(seq).add(metrics[seq].step(lens[seq], resid, null));
+                        lens[seq] = null;
                     });
-            boolean stopped = gen.length > 0 && prompting.stopIds().contains(gen[gen.length - 1]);
-            String text = prompting.tokenizer().decode(gen, true);
-            return new Result(ids, gen, text, stopped ? "stop_token" : "max_new_tokens", steps);
+            List<Result> out = new ArrayList<>(b);
+            for (int i = 0; i < b; i++) {
+                boolean stopped = gen[i].length > 0 && prompting.stopIds().contains(gen[i][gen[i].length - 1]);
+                out.add(new Result(ids[i], gen[i], prompting.tokenizer().decode(gen[i], true), stopped ? "stop_token" : "max_new_tokens", steps.get(i)));
+            }
+            return out;
+        } finally {
+            for (Session s : sessions) if (s != null) s.close();
         }
     }
 }

@@ -105,7 +105,8 @@ class RunCommandTest {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
                 "-cp", System.getProperty("java.class.path"), "cgap.diagnostics.Main"));
-        cmd.addAll(defaultArgs(killed, "--threads", "1"));
+        // Another batch size in each of the three runs: a prompt's results do not depend on its batch.
+        cmd.addAll(defaultArgs(killed, "--threads", "1", "--batch", "3"));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(tmp.resolve("killed.log").toFile()).start();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
         while (countFiles(killed.resolve("steps/it")) < 3 && p.isAlive() && System.nanoTime() < deadline) Thread.sleep(20);
@@ -122,7 +123,7 @@ class RunCommandTest {
                 }
             });
         }
-        Cli resumed = cgap(defaultArgs(killed).toArray(String[]::new));
+        Cli resumed = cgap(defaultArgs(killed, "--batch", "5").toArray(String[]::new));
         assertEquals(0, resumed.rc(), resumed.err());
         assertTrue(resumed.err().contains("(resumed)"), resumed.err());
         ObjectNode a = (ObjectNode) summary(whole), b = (ObjectNode) summary(killed);
