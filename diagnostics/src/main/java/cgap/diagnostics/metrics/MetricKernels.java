@@ -1,9 +1,16 @@
 package cgap.diagnostics.metrics;
 
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.LongVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
 /**
  * The inner loops of {@link Metrics}: every loop over the vocabulary lives here, so a faster implementation
  * (e.g. on the Vector API) can replace exactly these methods and be checked against {@link MetricsReference}
- * by the same differential test. Scalar double-precision code; no allocation.
+ * by the same differential test. Double precision; the vocabulary loops run on double vectors with the exp and log1p of
+ * {@link VecMath} (deterministic: the same bits in every JIT tier), sums kept per lane and added in lane order.
  *
  * <p>Conventions shared by every method: {@code masked} is {@code null} (no mask) or has one entry per id,
  * {@code true} meaning "forced to −∞ before the softmax" (the id is skipped: probability 0). A term
@@ -16,10 +23,10 @@ public final class MetricKernels {
     }
 
     /**
-     * One online pass over a row of logits: the running maximum and a rescaled sum give log Σ exp(x) in
-     * double; the top-1 id and the top-2 logit come for free.
+     * One pass over a row of logits: validates it and finds the top-1 id and the top-1 and top-2 logits (no
+     * exponentials: the log-sum-exp comes from {@link #expRow} with the maximum as shift).
      *
-     * @param out receives {@code out[0] = logSumExp}, {@code out[1] = top-1 logit}, {@code out[2] = top-2 logit}
+     * @param out receives {@code out[0] = NaN} (unused), {@code out[1] = top-1 logit}, {@code out[2] = top-2 logit}
      *            (the second-largest entry counting ties, −∞ when there is none)
      * @return the top-1 id (the lowest id among ties)
      * @throws IllegalArgumentException on a NaN or +∞ logit, or when every id is masked or −∞
@@ -27,7 +34,6 @@ public final class MetricKernels {
     public static int scan(float[] row, boolean[] masked, double[] out) {
         double m1 = Double.NEGATIVE_INFINITY;
         double m2 = Double.NEGATIVE_INFINITY;
-        double s = 0.0;
         int arg = -1;
         for (int v = 0; v < row.length; v++) {
             if (masked != null && masked[v]) {
@@ -42,118 +48,164 @@ public final class MetricKernels {
             }
             double x = xf;
             if (x > m1) {
-                s = s * Math.exp(m1 - x) + 1.0; // exp(-inf) = 0 on the first id
                 m2 = m1;
                 m1 = x;
                 arg = v;
-            } else {
-                s += Math.exp(x - m1);
-                if (x > m2) {
-                    m2 = x;
-                }
+            } else if (x > m2) {
+                m2 = x;
             }
         }
         if (arg < 0) {
             throw new IllegalArgumentException("every id of the row is masked or -inf");
         }
-        out[0] = m1 + Math.log(s);
+        out[0] = Double.NaN; // log-sum-exp: see expRow
         out[1] = m1;
         out[2] = m2;
         return arg;
     }
 
     /**
-     * Fills {@code probs[v] = p(v) = exp(row[v] − lse)} (0 for masked ids) and returns the entropy −Σ p log p.
+     * {@code q[v] = exp(row[v] − shift)} (0 for masked ids, and below e^−708), returning Σ q. With shift = the row's
+     * maximum, Σ q ∈ [1, V] and log-sum-exp = shift + log Σ q. The exponential is written out here, in the loop
+     * (range reduction by ln 2 and a degree-13 polynomial; FMAs only, so every JIT tier gives the same bits): the
+     * Vector API's temporaries stay in registers only when the whole loop is compiled as one method.
      */
-    public static double probsAndEntropy(float[] row, double lse, boolean[] masked, double[] probs) {
-        double h = 0.0;
-        for (int v = 0; v < row.length; v++) {
-            if (masked != null && masked[v]) {
-                probs[v] = 0.0;
-                continue;
-            }
-            double lp = row[v] - lse;
-            double p = Math.exp(lp);
-            probs[v] = p;
-            if (p > 0.0) {
-                h -= p * lp;
-            }
+    public static double expRow(float[] row, double shift, boolean[] masked, double[] q) {
+        VectorSpecies<Double> sp = VecMath.D;
+        DoubleVector acc = DoubleVector.zero(sp);
+        DoubleVector invLn2 = DoubleVector.broadcast(sp, VecMath.INV_LN2), magic = DoubleVector.broadcast(sp, VecMath.MAGIC);
+        DoubleVector ln2hi = DoubleVector.broadcast(sp, -VecMath.LN2_HI), ln2lo = DoubleVector.broadcast(sp, -VecMath.LN2_LO);
+        double[] c = VecMath.EXP_C;
+        // Always a mask array (all false when none is given): a mask merged from two branches would be boxed.
+        boolean[] mk = masked != null ? masked : VecMath.noMask(row.length);
+        int w = VecMath.N, vv = row.length - row.length % w, v = 0;
+        for (; v < vv; v += w) {
+            DoubleVector x = VecMath.load(row, v).sub(shift);
+            DoubleVector k = x.fma(invLn2, magic).sub(magic);
+            DoubleVector r = k.fma(ln2lo, k.fma(ln2hi, x));
+            DoubleVector p = DoubleVector.broadcast(sp, c[13]);
+            p = p.fma(r, DoubleVector.broadcast(sp, c[12]));
+            p = p.fma(r, DoubleVector.broadcast(sp, c[11]));
+            p = p.fma(r, DoubleVector.broadcast(sp, c[10]));
+            p = p.fma(r, DoubleVector.broadcast(sp, c[9]));
+            p = p.fma(r, DoubleVector.broadcast(sp, c[8]));
+            p = p.fma(r, DoubleVector.broadcast(sp, c[7]));
+            p = p.fma(r, DoubleVector.broadcast(sp, c[6]));
+            p = p.fma(r, DoubleVector.broadcast(sp, c[5]));
+            p = p.fma(r, DoubleVector.broadcast(sp, c[4]));
+            p = p.fma(r, DoubleVector.broadcast(sp, c[3]));
+            p = p.fma(r, DoubleVector.broadcast(sp, c[2]));
+            p = p.fma(r, DoubleVector.broadcast(sp, c[1]));
+            p = p.fma(r, DoubleVector.broadcast(sp, c[0]));
+            VectorMask<Double> zero = x.compare(VectorOperators.LT, -708.0).or(VectorMask.fromArray(sp, mk, v));
+            LongVector ki = (LongVector) k.blend(0.0, zero).convert(VectorOperators.D2L, 0);
+            DoubleVector scale = ki.add(1023L).lanewise(VectorOperators.LSHL, 52L).reinterpretAsDoubles();
+            DoubleVector e = p.mul(scale).blend(0.0, zero);
+            e.intoArray(q, v);
+            acc = acc.add(e);
         }
-        return h;
+        double sum = VecMath.sum(acc);
+        for (; v < row.length; v++) {
+            double e = (masked != null && masked[v]) || row[v] - shift < -708.0 ? 0.0 : VecMath.exp(row[v] - shift);
+            q[v] = e;
+            sum += e;
+        }
+        return sum;
+    }
+
+    /** In place: {@code p[v] = q[v] · inv}; returns the entropy −Σ p·(row[v] − lse) over the ids with p &gt; 0. */
+    public static double normalize(double[] q, double inv, float[] row, double lse) {
+        DoubleVector h = DoubleVector.zero(VecMath.D);
+        int w = VecMath.N, vv = q.length - q.length % w, v = 0;
+        for (; v < vv; v += w) {
+            DoubleVector p = DoubleVector.fromArray(VecMath.D, q, v).mul(inv);
+            p.intoArray(q, v);
+            h = h.sub(p.mul(VecMath.load(row, v).sub(lse)).blend(0.0, p.eq(0.0)));
+        }
+        double ent = VecMath.sum(h);
+        for (; v < q.length; v++) {
+            double p = q[v] * inv;
+            q[v] = p;
+            if (p > 0.0) ent -= p * (row[v] - lse);
+        }
+        return ent;
     }
 
     /**
-     * The fused per-layer pass: with x = layer l, f = the final layer (its probabilities precomputed in
-     * {@code finalProbs}) and n = layer l+1,
-     * {@code out[0] = KL(p_x ‖ p_f)}, {@code out[1] = KL(p_f ‖ p_x)}, {@code out[2] = JS(p_x, p_n)}.
-     * log m = log ½(p_x + p_n) is computed in log space as max + log1p(exp(min − max)) − ln 2.
-     * Tiny negative KL/JS sums from rounding are clamped to 0; JS is not clamped above (≤ ln 2 up to rounding).
+     * JS(p_a, p_c) = ½ Σ [p_a·log(p_a/m) + p_c·log(p_c/m)], m = ½(p_a + p_c), over two probability rows (0 at masked
+     * ids). Written with ratios to m so that identical rows give exactly 0; the logarithm is written out in the loop
+     * (like {@link #expRow}'s exponential) and applied to both ratios by a two-pass inner loop, so its code exists
+     * once. Clamped at 0 from below; ≤ ln 2 up to rounding.
      */
-    public static void layerSums(float[] x, double lseX, float[] f, double lseF, double[] finalProbs,
-                                 float[] n, double lseN, boolean[] masked, double[] out) {
-        double klF = 0.0;
-        double klR = 0.0;
-        double js = 0.0;
-        for (int v = 0; v < x.length; v++) {
-            if (masked != null && masked[v]) {
-                continue;
+    public static double js(double[] pa, double[] pc) {
+        VectorSpecies<Double> sp = VecMath.D;
+        int w = VecMath.N, vv = pa.length - pa.length % w, v = 0;
+        DoubleVector ln2 = DoubleVector.broadcast(sp, VecMath.LN2), one = DoubleVector.broadcast(sp, 1.0), two = DoubleVector.broadcast(sp, 2.0);
+        DoubleVector acc = DoubleVector.zero(sp);
+        double[] c = VecMath.LOG_C;
+        for (; v < vv; v += w) {
+            DoubleVector a = DoubleVector.fromArray(sp, pa, v), b = DoubleVector.fromArray(sp, pc, v);
+            DoubleVector m = a.add(b).mul(0.5);
+            for (int side = 0; side < 2; side++) {
+                DoubleVector p = side == 0 ? a : b;
+                VectorMask<Double> zero = p.eq(0.0);
+                LongVector bits = p.div(m).blend(1.0, zero).reinterpretAsLongs();
+                LongVector ex = bits.lanewise(VectorOperators.LSHR, 52L).sub(1023L);
+                DoubleVector mant = bits.and(0x000fffffffffffffL).or(0x3ff0000000000000L).reinterpretAsDoubles();
+                VectorMask<Double> big = mant.compare(VectorOperators.GT, VecMath.SQRT2);
+                mant = mant.blend(mant.mul(0.5), big);
+                DoubleVector e = ((DoubleVector) ex.convert(VectorOperators.L2D, 0)).add(DoubleVector.zero(sp).blend(1.0, big));
+                DoubleVector f = mant.sub(one);
+                DoubleVector t = f.div(f.add(two));
+                DoubleVector z = t.mul(t);
+                DoubleVector q = DoubleVector.broadcast(sp, c[11]);
+                q = q.fma(z, DoubleVector.broadcast(sp, c[10]));
+                q = q.fma(z, DoubleVector.broadcast(sp, c[9]));
+                q = q.fma(z, DoubleVector.broadcast(sp, c[8]));
+                q = q.fma(z, DoubleVector.broadcast(sp, c[7]));
+                q = q.fma(z, DoubleVector.broadcast(sp, c[6]));
+                q = q.fma(z, DoubleVector.broadcast(sp, c[5]));
+                q = q.fma(z, DoubleVector.broadcast(sp, c[4]));
+                q = q.fma(z, DoubleVector.broadcast(sp, c[3]));
+                q = q.fma(z, DoubleVector.broadcast(sp, c[2]));
+                q = q.fma(z, DoubleVector.broadcast(sp, c[1]));
+                q = q.fma(z, DoubleVector.broadcast(sp, c[0]));
+                DoubleVector log = t.add(t).fma(q, e.mul(ln2));
+                acc = acc.add(p.mul(log).blend(0.0, zero));
             }
-            double a = x[v] - lseX;
-            double b = f[v] - lseF;
-            double c = n[v] - lseN;
-            double pa = Math.exp(a);
-            double pb = finalProbs[v];
-            double pc = Math.exp(c);
-            if (pa > 0.0) {
-                klF += pa * (a - b);
-            }
-            if (pb > 0.0) {
-                klR += pb * (b - a);
-            }
-            if (pa > 0.0 || pc > 0.0) {
-                double hi = Math.max(a, c);
-                double lo = Math.min(a, c);
-                double lm = hi + Math.log1p(Math.exp(lo - hi)) - LN2;
-                if (pa > 0.0) {
-                    js += pa * (a - lm);
-                }
-                if (pc > 0.0) {
-                    js += pc * (c - lm);
-                }
-            }
+        }
+        double js = VecMath.sum(acc);
+        for (; v < pa.length; v++) {
+            double m = 0.5 * (pa[v] + pc[v]);
+            if (pa[v] > 0.0) js += pa[v] * VecMath.log(pa[v] / m);
+            if (pc[v] > 0.0) js += pc[v] * VecMath.log(pc[v] / m);
+        }
+        return Math.max(0.0, 0.5 * js);
+    }
+
+    /**
+     * The fused per-layer pass: with x = layer l and f = the final layer, their log-sum-exps and probability rows
+     * (0 at masked ids): {@code out[0] = KL(p_x ‖ p_f)}, {@code out[1] = KL(p_f ‖ p_x)}, each clamped at 0 from below.
+     */
+    public static void klSums(float[] x, double lseX, double[] px, float[] f, double lseF, double[] pf, double[] out) {
+        VectorSpecies<Double> sp = VecMath.D;
+        DoubleVector kf = DoubleVector.zero(sp), kr = kf;
+        int w = VecMath.N, vv = x.length - x.length % w, v = 0;
+        for (; v < vv; v += w) {
+            DoubleVector a = VecMath.load(x, v).sub(lseX);
+            DoubleVector b = VecMath.load(f, v).sub(lseF);
+            DoubleVector pa = DoubleVector.fromArray(sp, px, v), pb = DoubleVector.fromArray(sp, pf, v);
+            kf = kf.add(pa.mul(a.sub(b)).blend(0.0, pa.eq(0.0)));
+            kr = kr.add(pb.mul(b.sub(a)).blend(0.0, pb.eq(0.0)));
+        }
+        double klF = VecMath.sum(kf), klR = VecMath.sum(kr);
+        for (; v < x.length; v++) {
+            double a = x[v] - lseX, b = f[v] - lseF;
+            if (px[v] > 0.0) klF += px[v] * (a - b);
+            if (pf[v] > 0.0) klR += pf[v] * (b - a);
         }
         out[0] = Math.max(0.0, klF);
         out[1] = Math.max(0.0, klR);
-        out[2] = Math.max(0.0, 0.5 * js);
-    }
-
-    /**
-     * JS(p_x, p_y) of two rows with known log-sum-exps, m in log space as in {@link #layerSums}; clamped at 0
-     * from below.
-     */
-    public static double js(float[] x, double lseX, float[] y, double lseY, boolean[] masked) {
-        double js = 0.0;
-        for (int v = 0; v < x.length; v++) {
-            if (masked != null && masked[v]) {
-                continue;
-            }
-            double a = x[v] - lseX;
-            double c = y[v] - lseY;
-            double pa = Math.exp(a);
-            double pc = Math.exp(c);
-            if (pa > 0.0 || pc > 0.0) {
-                double hi = Math.max(a, c);
-                double lo = Math.min(a, c);
-                double lm = hi + Math.log1p(Math.exp(lo - hi)) - LN2;
-                if (pa > 0.0) {
-                    js += pa * (a - lm);
-                }
-                if (pc > 0.0) {
-                    js += pc * (c - lm);
-                }
-            }
-        }
-        return Math.max(0.0, 0.5 * js);
     }
 
     /** cosine(a, b) in double; {@code NaN} when either vector has zero norm. */

@@ -6,16 +6,19 @@ package cgap.diagnostics.metrics;
  * <p>Input: {@code logits[l][v]}, the readout logits of every layer l = 0 … L−1 for this step (row L−1 is the
  * model's own final distribution p_L, unless separate final logits are given: see
  * {@link #compute(float[][], float[], float[][], boolean[])}), optionally {@code resid[l][i]} (the residual stream h_l, for cosine
- * commitment) and an optional vocabulary mask. Cost per layer: one online pass for log-sum-exp / top-1
- * ({@link MetricKernels#scan}), then one fused pass for KL in both directions against p_L and JS against the
- * next layer ({@link MetricKernels#layerSums}); everything is accumulated in double. Working memory is one
- * double row of p_L (V doubles) plus O(L): never L×V doubles.
+ * commitment) and an optional vocabulary mask. Cost per layer: a scan for the maximum and top-1
+ * ({@link MetricKernels#scan}), one exponential per id ({@link MetricKernels#expRow}), one pass for KL in both
+ * directions against p_L ({@link MetricKernels#klSums}) and one for JS against the next layer (two logarithms per id,
+ * {@link MetricKernels#js}); vectorised, everything accumulated in double. Working memory is three double rows of V
+ * (p_L, p_l, p_l+1) plus O(L): never L×V doubles.
  *
  * <p>An instance keeps its working row between calls (reused while V is unchanged), so it is not thread-safe;
  * use one instance per thread, or the static {@link #compute} conveniences.
  */
 public final class Metrics {
     private double[] finalProbs = new double[0];
+    private double[] cur = new double[0];
+    private double[] next = new double[0];
     private final double[] scratch = new double[3];
 
     /** Streaming metrics without a vocabulary mask. */
@@ -57,7 +60,7 @@ public final class Metrics {
         if (finalLogits != null && finalLogits.length != vocab) {
             throw new IllegalArgumentException("final logits have length " + finalLogits.length + ", rows have " + vocab);
         }
-        double[] lse = new double[layers];
+        double[] max = new double[layers];
         int[] top1 = new int[layers];
         double finalTop1Logit = 0;
         double finalTop2Logit = 0;
@@ -67,13 +70,13 @@ public final class Metrics {
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException("layer " + l + ": " + e.getMessage(), e);
             }
-            lse[l] = scratch[0];
+            max[l] = scratch[1];
             finalTop1Logit = scratch[1];
             finalTop2Logit = scratch[2];
         }
         int last = layers - 1;
         float[] fin = logits[last];
-        double lseF = lse[last];
+        double finMax = max[last];
         int finalTop1 = top1[last];
         if (finalLogits != null) {
             fin = finalLogits;
@@ -82,31 +85,44 @@ public final class Metrics {
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException("final logits: " + e.getMessage(), e);
             }
-            lseF = scratch[0];
+            finMax = scratch[1];
             finalTop1Logit = scratch[1];
             finalTop2Logit = scratch[2];
         }
         if (finalProbs.length != vocab) {
             finalProbs = new double[vocab];
+            cur = new double[vocab];
+            next = new double[vocab];
         }
-        double entropy = MetricKernels.probsAndEntropy(fin, lseF, masked, finalProbs);
+        double sumF = MetricKernels.expRow(fin, finMax, masked, finalProbs);
+        double lseF = finMax + Math.log(sumF);
+        double entropy = MetricKernels.normalize(finalProbs, 1.0 / sumF, fin, lseF);
         double top1Prob = Math.exp(finalTop1Logit - lseF);
         double margin = finalTop1Logit - finalTop2Logit;
 
         double[] klF = new double[layers];
         double[] klR = new double[layers];
         double[] js = new double[layers - 1];
+        // p_l in cur, p_l+1 in next; each layer's row is exponentiated once.
+        double[] lse = new double[layers];
+        double s0 = MetricKernels.expRow(logits[0], max[0], masked, cur);
+        lse[0] = max[0] + Math.log(s0);
+        MetricKernels.normalize(cur, 1.0 / s0, logits[0], lse[0]);
         for (int l = 0; l < last; l++) {
-            MetricKernels.layerSums(logits[l], lse[l], fin, lseF, finalProbs,
-                    logits[l + 1], lse[l + 1], masked, scratch);
+            double s1 = MetricKernels.expRow(logits[l + 1], max[l + 1], masked, next);
+            lse[l + 1] = max[l + 1] + Math.log(s1);
+            MetricKernels.normalize(next, 1.0 / s1, logits[l + 1], lse[l + 1]);
+            MetricKernels.klSums(logits[l], lse[l], cur, fin, lseF, finalProbs, scratch);
             klF[l] = scratch[0];
             klR[l] = scratch[1];
-            js[l] = scratch[2];
+            js[l] = MetricKernels.js(cur, next);
+            double[] t = cur;
+            cur = next;
+            next = t;
         }
         if (finalLogits != null) {
-            // row L−1 against a separate p_L (the JS slot, row against itself, is unused)
-            MetricKernels.layerSums(logits[last], lse[last], fin, lseF, finalProbs,
-                    logits[last], lse[last], masked, scratch);
+            // row L−1 (now in cur) against a separate p_L
+            MetricKernels.klSums(logits[last], lse[last], cur, fin, lseF, finalProbs, scratch);
             klF[last] = scratch[0];
             klR[last] = scratch[1];
         }
@@ -166,13 +182,19 @@ public final class Metrics {
             throw new IllegalArgumentException("logits of shape [" + layers + "][" + a[0].length + "] and ["
                     + b.length + "][" + b[0].length + "]");
         }
-        double[] sa = new double[3];
-        double[] sb = new double[3];
+        int vocab = a[0].length;
+        double[] sc = new double[3], pa = new double[vocab], pb = new double[vocab];
         double[] out = new double[layers];
         for (int l = 0; l < layers; l++) {
-            MetricKernels.scan(a[l], masked, sa);
-            MetricKernels.scan(b[l], masked, sb);
-            out[l] = MetricKernels.js(a[l], sa[0], b[l], sb[0], masked);
+            MetricKernels.scan(a[l], masked, sc);
+            double ma = sc[1];
+            MetricKernels.scan(b[l], masked, sc);
+            double mb = sc[1];
+            double sa = MetricKernels.expRow(a[l], ma, masked, pa), sb = MetricKernels.expRow(b[l], mb, masked, pb);
+            double la = ma + Math.log(sa), lb = mb + Math.log(sb);
+            MetricKernels.normalize(pa, 1.0 / sa, a[l], la);
+            MetricKernels.normalize(pb, 1.0 / sb, b[l], lb);
+            out[l] = MetricKernels.js(pa, pb);
         }
         return out;
     }

@@ -10,6 +10,7 @@ import cgap.engine.Session;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.stream.IntStream;
 
 /**
  * One model of a pair with its prompting: generates greedily on a prompt and computes, at every token step, the
@@ -68,20 +69,26 @@ public final class Side {
             steps.add(new ArrayList<>());
             metrics[i] = new Metrics();
         }
-        // Lens rows of the step being decoded, per sequence of the batch: [layers][vocab].
-        float[][][] lens = new float[b][][];
+        // The step's metrics of each sequence still generating, computed where its lens rows are made.
+        StepMetrics[] pending = new StepMetrics[b];
         Session.Decoder decoder = (m, seqs, acts) -> {
             float[] stacked = new float[seqs.length * layers * d];
             for (int a = 0; a < seqs.length; a++)
                 for (int l = 0; l < layers; l++) System.arraycopy(acts[a].get(Point.RESID_POST, l), 0, stacked, (a * layers + l) * d, d);
             float[] all = m.unembed(stacked, seqs.length * layers);
             float[][] next = new float[seqs.length][];
-            for (int a = 0; a < seqs.length; a++) {
+            // One sequence per task: the metric passes over [layers × vocab] are the step's largest cost after the
+            // lens product, and each sequence's are independent (its own Metrics, so the same bits in any order).
+            IntStream.range(0, seqs.length).parallel().forEach(a -> {
                 float[][] perLayer = new float[layers][];
-                for (int l = 0; l < layers; l++) perLayer[l] = Arrays.copyOfRange(all, (a * layers + l) * v, (a * layers + l + 1) * v);
-                lens[seqs[a]] = perLayer;
+                float[][] resid = new float[layers][];
+                for (int l = 0; l < layers; l++) {
+                    perLayer[l] = Arrays.copyOfRange(all, (a * layers + l) * v, (a * layers + l + 1) * v);
+                    resid[l] = acts[a].get(Point.RESID_POST, l);
+                }
+                pending[seqs[a]] = metrics[seqs[a]].step(perLayer, resid, null);
                 next[a] = perLayer[layers - 1];
-            }
+            });
             return next;
         };
         Session[] sessions = new Session[b];
@@ -89,10 +96,8 @@ public final class Side {
             for (int i = 0; i < b; i++) sessions[i] = model.newSession();
             int[][] gen = Session.generate(sessions, ids, maxNewTokens, prompting.stopIds()::contains, Capture.lastRow(Point.RESID_POST), null,
                     decoder, (seq, index, acts, logits, chosen) -> {
-                        float[][] resid = new float[layers][];
-                        for (int l = 0; l < layers; l++) resid[l] = acts.get(Point.RESID_POST, l);
-                        steps.get(seq).add(metrics[seq].step(lens[seq], resid, null));
-                        lens[seq] = null;
+                        steps.get(seq).add(pending[seq]);
+                        pending[seq] = null;
                     });
             List<Result> out = new ArrayList<>(b);
             for (int i = 0; i < b; i++) {
