@@ -4,8 +4,10 @@ import cgap.engine.safetensors.DType;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
@@ -17,8 +19,9 @@ import java.nio.ByteOrder;
  * optimised path is tested against.
  *
  * <p>One accumulation order for every path, so that a row's result never depends on the other rows of the call:
- * each output is a dot product whose lane t mod L accumulates x[t]·w[t] by FMA in increasing t, the lanes are summed in
- * lane order (no {@code reduceLanes}, whose order is unspecified and really differs between interpreter and C2), and
+ * each output is a dot product whose lane t mod L accumulates x[t]·w[t] by FMA in increasing t, the lanes are summed by
+ * a fixed pairwise tree (no {@code reduceLanes}, whose order is unspecified and really differs between interpreter and
+ * C2), and
  * the k-tail is added last. Two loops share that order:
  * <ul>
  *   <li>few rows (decode, M &lt; {@link #TILE_MIN_ROWS}): four rows of W at a time, BF16 widened in registers;</li>
@@ -72,7 +75,7 @@ public final class MatMul {
     public static void multiplyRows(float[] x, int m, int k, MemorySegment w, DType dt, int n, float[] out, int n0, int n1) {
         boolean bf16 = isBf16(dt);
         int kv = k - k % L;
-        float[] tmp = new float[L];
+        float[] tmp = new float[4 * L];
         int j = n0;
         for (; j + 4 <= n1; j += 4) {
             for (int i = 0; i < m; i++) dot4(x, i * k, w, bf16, j, k, kv, out, i * n + j, tmp);
@@ -92,7 +95,12 @@ public final class MatMul {
             a2 = xv.fma(load(w, bf16, w2 + t), a2);
             a3 = xv.fma(load(w, bf16, w3 + t), a3);
         }
-        float s0 = hsum(a0, tmp), s1 = hsum(a1, tmp), s2 = hsum(a2, tmp), s3 = hsum(a3, tmp);
+        a0.intoArray(tmp, 0);
+        a1.intoArray(tmp, L);
+        a2.intoArray(tmp, 2 * L);
+        a3.intoArray(tmp, 3 * L);
+        sum4(tmp);
+        float s0 = tmp[0], s1 = tmp[1], s2 = tmp[2], s3 = tmp[3];
         for (int t = kv; t < k; t++) {
             float xv = x[xo + t];
             s0 += xv * w1(w, bf16, w0 + t);
@@ -122,17 +130,76 @@ public final class MatMul {
     static float dot(float[] x, int xo, MemorySegment w, boolean bf16, long wo, int k, int kv, float[] tmp) {
         FloatVector acc = FloatVector.zero(F);
         for (int t = 0; t < kv; t += L) acc = FloatVector.fromArray(F, x, xo + t).fma(load(w, bf16, wo + t), acc);
-        float s = hsum(acc, tmp);
+        acc.intoArray(tmp, 0);
+        float s = sum1(tmp);
         for (int t = kv; t < k; t++) s += x[xo + t] * w1(w, bf16, wo + t);
         return s;
     }
 
-    /** Sum of the lanes, in lane order (deterministic; cheap next to the dot product it ends). */
-    static float hsum(FloatVector v, float[] tmp) {
-        v.intoArray(tmp, 0);
-        float s = 0;
-        for (int i = 0; i < L; i++) s += tmp[i];
-        return s;
+    /** Lane permutations i → i xor b, for {@link #sum1}'s pairwise tree (null where b ≥ L). */
+    private static final VectorShuffle<Float> X8 = xor(8), X4 = xor(4), X2 = xor(2), X1 = xor(1);
+
+    static {
+        if (L > 16) throw new IllegalStateException("MatMul.sum1 supports up to 16 float lanes, this machine has " + L);
+    }
+
+    private static VectorShuffle<Float> xor(int b) {
+        return b < L ? VectorShuffle.fromOp(F, j -> j ^ b) : null;
+    }
+
+    /**
+     * Sum of the L lanes stored at acc[0..L) by a fixed pairwise tree (lane i plus lane i xor 8, then xor 4, 2, 1).
+     * Deterministic: the order is ours, not {@code reduceLanes}'s unspecified one, so every JIT tier gives the same
+     * bits. Accumulators reach it through an array, never as vector arguments (a vector passed to a method that is
+     * not inlined is boxed). Written out without a loop for the same reason.
+     */
+    static float sum1(float[] acc) {
+        FloatVector v = FloatVector.fromArray(F, acc, 0);
+        if (L >= 16) v = v.add(v.rearrange(X8));
+        if (L >= 8) v = v.add(v.rearrange(X4));
+        if (L >= 4) v = v.add(v.rearrange(X2));
+        if (L >= 2) v = v.add(v.rearrange(X1));
+        return v.lane(0);
+    }
+
+    /** Lanes whose index has bit 8, resp. bit 4, set. */
+    private static final VectorMask<Float> M8 = L == 16 ? VectorMask.fromLong(F, 0xff00L) : null;
+    private static final VectorMask<Float> M4 = L == 16 ? VectorMask.fromLong(F, 0xf0f0L) : null;
+
+    /**
+     * The lane sums of the four accumulators stored at acc[0..4L), into acc[0..3]: each the same bits as
+     * {@link #sum1} of that accumulator. With 16 lanes the four trees run packed in one vector (step 1 pairs the first
+     * two and the last two in halves, step 2 the two results in quarters, steps 3-4 within each quarter): 6
+     * permutations instead of 16.
+     */
+    static void sum4(float[] acc) {
+        if (L != 16) {
+            float s0 = sum1(acc);
+            System.arraycopy(acc, L, acc, 0, L);
+            float s1 = sum1(acc);
+            System.arraycopy(acc, 2 * L, acc, 0, L);
+            float s2 = sum1(acc);
+            System.arraycopy(acc, 3 * L, acc, 0, L);
+            float s3 = sum1(acc);
+            acc[0] = s0;
+            acc[1] = s1;
+            acc[2] = s2;
+            acc[3] = s3;
+            return;
+        }
+        FloatVector c0 = FloatVector.fromArray(F, acc, 0), c1 = FloatVector.fromArray(F, acc, L);
+        FloatVector c2 = FloatVector.fromArray(F, acc, 2 * L), c3 = FloatVector.fromArray(F, acc, 3 * L);
+        // lanes 0-7: c0[i] + c0[i^8]; lanes 8-15: c1[i] + c1[i^8]   (likewise c2, c3)
+        FloatVector r01 = c0.blend(c1, M8).add(c0.rearrange(X8).blend(c1.rearrange(X8), M8));
+        FloatVector r23 = c2.blend(c3, M8).add(c2.rearrange(X8).blend(c3.rearrange(X8), M8));
+        // quarters: c0 in 0-3, c2 in 4-7, c1 in 8-11, c3 in 12-15, each lane holding y[i] + y[i^4]
+        FloatVector q = r01.blend(r23, M4).add(r01.rearrange(X4).blend(r23.rearrange(X4), M4));
+        q = q.add(q.rearrange(X2));
+        q = q.add(q.rearrange(X1));
+        acc[0] = q.lane(0);
+        acc[1] = q.lane(8);
+        acc[2] = q.lane(4);
+        acc[3] = q.lane(12);
     }
 
     // ---------------------------------------------------------------- many rows: register-tiled dot products
@@ -141,7 +208,7 @@ public final class MatMul {
      * Output columns [n0, n1) of x · Wᵀ for any number of rows: 4 rows of W at a time are staged as f32 (BF16
      * widened once for all M rows of x) and multiplied against 4 rows of x at a time in a 4×4 tile of 16 vector
      * accumulators. Every output is accumulated exactly as {@link #multiplyRows} does it (lane t mod L of a vector
-     * chain over k, lanes summed in lane order, the k-tail added last), so a row's result does not depend on how
+     * chain over k, lanes summed by {@link #sum1}'s tree, the k-tail added last), so a row's result does not depend on how
      * many other rows are in the call or where it sits: batched and one-at-a-time decoding, prefill and teacher
      * forcing give the same bits.
      */
@@ -153,7 +220,7 @@ public final class MatMul {
         boolean bf16 = isBf16(dt);
         int kv = k - k % L;
         float[] ws = new float[4 * k];
-        float[] tmp = new float[L];
+        float[] tmp = new float[4 * L];
         int j = n0;
         for (; j + 4 <= n1; j += 4) {
             stage(w, bf16, j, 4, k, ws);
@@ -188,10 +255,14 @@ public final class MatMul {
             a = FloatVector.fromArray(F, x, x3 + t);
             c30 = a.fma(w0, c30); c31 = a.fma(w1, c31); c32 = a.fma(w2, c32); c33 = a.fma(w3, c33);
         }
-        finish4(c00, c01, c02, c03, x, x0, k, kv, ws, out, i * n + j, tmp);
-        finish4(c10, c11, c12, c13, x, x1, k, kv, ws, out, (i + 1) * n + j, tmp);
-        finish4(c20, c21, c22, c23, x, x2, k, kv, ws, out, (i + 2) * n + j, tmp);
-        finish4(c30, c31, c32, c33, x, x3, k, kv, ws, out, (i + 3) * n + j, tmp);
+        c00.intoArray(tmp, 0); c01.intoArray(tmp, L); c02.intoArray(tmp, 2 * L); c03.intoArray(tmp, 3 * L);
+        finish4(tmp, x, x0, k, kv, ws, out, i * n + j);
+        c10.intoArray(tmp, 0); c11.intoArray(tmp, L); c12.intoArray(tmp, 2 * L); c13.intoArray(tmp, 3 * L);
+        finish4(tmp, x, x1, k, kv, ws, out, (i + 1) * n + j);
+        c20.intoArray(tmp, 0); c21.intoArray(tmp, L); c22.intoArray(tmp, 2 * L); c23.intoArray(tmp, 3 * L);
+        finish4(tmp, x, x2, k, kv, ws, out, (i + 2) * n + j);
+        c30.intoArray(tmp, 0); c31.intoArray(tmp, L); c32.intoArray(tmp, 2 * L); c33.intoArray(tmp, 3 * L);
+        finish4(tmp, x, x3, k, kv, ws, out, (i + 3) * n + j);
     }
 
     private static void tile1x4(float[] x, int xo, int k, int kv, float[] ws, float[] out, int o, float[] tmp) {
@@ -204,13 +275,14 @@ public final class MatMul {
             c2 = a.fma(FloatVector.fromArray(F, ws, k2 + t), c2);
             c3 = a.fma(FloatVector.fromArray(F, ws, k3 + t), c3);
         }
-        finish4(c0, c1, c2, c3, x, xo, k, kv, ws, out, o, tmp);
+        c0.intoArray(tmp, 0); c1.intoArray(tmp, L); c2.intoArray(tmp, 2 * L); c3.intoArray(tmp, 3 * L);
+        finish4(tmp, x, xo, k, kv, ws, out, o);
     }
 
     /** Lane sums and k-tails of one x row against 4 staged W rows, in the order of {@link #dot4}. */
-    private static void finish4(FloatVector c0, FloatVector c1, FloatVector c2, FloatVector c3, float[] x, int xo, int k, int kv,
-                                float[] ws, float[] out, int o, float[] tmp) {
-        float s0 = hsum(c0, tmp), s1 = hsum(c1, tmp), s2 = hsum(c2, tmp), s3 = hsum(c3, tmp);
+    private static void finish4(float[] tmp, float[] x, int xo, int k, int kv, float[] ws, float[] out, int o) {
+        sum4(tmp);
+        float s0 = tmp[0], s1 = tmp[1], s2 = tmp[2], s3 = tmp[3];
         int k2 = 2 * k, k3 = 3 * k;
         for (int t = kv; t < k; t++) {
             float xv = x[xo + t];
@@ -228,7 +300,8 @@ public final class MatMul {
     private static float dotStaged(float[] x, int xo, float[] ws, int k, int kv, float[] tmp) {
         FloatVector acc = FloatVector.zero(F);
         for (int t = 0; t < kv; t += L) acc = FloatVector.fromArray(F, x, xo + t).fma(FloatVector.fromArray(F, ws, t), acc);
-        float s = hsum(acc, tmp);
+        acc.intoArray(tmp, 0);
+        float s = sum1(tmp);
         for (int t = kv; t < k; t++) s += x[xo + t] * ws[t];
         return s;
     }
