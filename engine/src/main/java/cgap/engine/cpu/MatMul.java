@@ -99,7 +99,7 @@ public final class MatMul {
         a1.intoArray(tmp, L);
         a2.intoArray(tmp, 2 * L);
         a3.intoArray(tmp, 3 * L);
-        sum4(tmp);
+        sum4(tmp, 0);
         float s0 = tmp[0], s1 = tmp[1], s2 = tmp[2], s3 = tmp[3];
         for (int t = kv; t < k; t++) {
             float xv = x[xo + t];
@@ -131,7 +131,7 @@ public final class MatMul {
         FloatVector acc = FloatVector.zero(F);
         for (int t = 0; t < kv; t += L) acc = FloatVector.fromArray(F, x, xo + t).fma(load(w, bf16, wo + t), acc);
         acc.intoArray(tmp, 0);
-        float s = sum1(tmp);
+        float s = sum1(tmp, 0);
         for (int t = kv; t < k; t++) s += x[xo + t] * w1(w, bf16, wo + t);
         return s;
     }
@@ -148,13 +148,13 @@ public final class MatMul {
     }
 
     /**
-     * Sum of the L lanes stored at acc[0..L) by a fixed pairwise tree (lane i plus lane i xor 8, then xor 4, 2, 1).
+     * Sum of the L lanes stored at acc[ao..ao+L) by a fixed pairwise tree (lane i plus lane i xor 8, then xor 4, 2, 1).
      * Deterministic: the order is ours, not {@code reduceLanes}'s unspecified one, so every JIT tier gives the same
      * bits. Accumulators reach it through an array, never as vector arguments (a vector passed to a method that is
      * not inlined is boxed). Written out without a loop for the same reason.
      */
-    static float sum1(float[] acc) {
-        FloatVector v = FloatVector.fromArray(F, acc, 0);
+    static float sum1(float[] acc, int ao) {
+        FloatVector v = FloatVector.fromArray(F, acc, ao);
         if (L >= 16) v = v.add(v.rearrange(X8));
         if (L >= 8) v = v.add(v.rearrange(X4));
         if (L >= 4) v = v.add(v.rearrange(X2));
@@ -167,28 +167,22 @@ public final class MatMul {
     private static final VectorMask<Float> M4 = L == 16 ? VectorMask.fromLong(F, 0xf0f0L) : null;
 
     /**
-     * The lane sums of the four accumulators stored at acc[0..4L), into acc[0..3]: each the same bits as
+     * The lane sums of the four accumulators stored at acc[ao..ao+4L), into acc[ao..ao+3]: each the same bits as
      * {@link #sum1} of that accumulator. With 16 lanes the four trees run packed in one vector (step 1 pairs the first
      * two and the last two in halves, step 2 the two results in quarters, steps 3-4 within each quarter): 6
      * permutations instead of 16.
      */
-    static void sum4(float[] acc) {
+    static void sum4(float[] acc, int ao) {
         if (L != 16) {
-            float s0 = sum1(acc);
-            System.arraycopy(acc, L, acc, 0, L);
-            float s1 = sum1(acc);
-            System.arraycopy(acc, 2 * L, acc, 0, L);
-            float s2 = sum1(acc);
-            System.arraycopy(acc, 3 * L, acc, 0, L);
-            float s3 = sum1(acc);
-            acc[0] = s0;
-            acc[1] = s1;
-            acc[2] = s2;
-            acc[3] = s3;
+            float s0 = sum1(acc, ao), s1 = sum1(acc, ao + L), s2 = sum1(acc, ao + 2 * L), s3 = sum1(acc, ao + 3 * L);
+            acc[ao] = s0;
+            acc[ao + 1] = s1;
+            acc[ao + 2] = s2;
+            acc[ao + 3] = s3;
             return;
         }
-        FloatVector c0 = FloatVector.fromArray(F, acc, 0), c1 = FloatVector.fromArray(F, acc, L);
-        FloatVector c2 = FloatVector.fromArray(F, acc, 2 * L), c3 = FloatVector.fromArray(F, acc, 3 * L);
+        FloatVector c0 = FloatVector.fromArray(F, acc, ao), c1 = FloatVector.fromArray(F, acc, ao + L);
+        FloatVector c2 = FloatVector.fromArray(F, acc, ao + 2 * L), c3 = FloatVector.fromArray(F, acc, ao + 3 * L);
         // lanes 0-7: c0[i] + c0[i^8]; lanes 8-15: c1[i] + c1[i^8]   (likewise c2, c3)
         FloatVector r01 = c0.blend(c1, M8).add(c0.rearrange(X8).blend(c1.rearrange(X8), M8));
         FloatVector r23 = c2.blend(c3, M8).add(c2.rearrange(X8).blend(c3.rearrange(X8), M8));
@@ -196,10 +190,10 @@ public final class MatMul {
         FloatVector q = r01.blend(r23, M4).add(r01.rearrange(X4).blend(r23.rearrange(X4), M4));
         q = q.add(q.rearrange(X2));
         q = q.add(q.rearrange(X1));
-        acc[0] = q.lane(0);
-        acc[1] = q.lane(8);
-        acc[2] = q.lane(4);
-        acc[3] = q.lane(12);
+        acc[ao] = q.lane(0);
+        acc[ao + 1] = q.lane(8);
+        acc[ao + 2] = q.lane(4);
+        acc[ao + 3] = q.lane(12);
     }
 
     // ---------------------------------------------------------------- many rows: register-tiled dot products
@@ -221,12 +215,19 @@ public final class MatMul {
         int kv = k - k % L;
         float[] ws = new float[4 * k];
         float[] tmp = new float[4 * L];
+        float[] acc = new float[(m - m % 4) * 4 * L];
         int j = n0;
         for (; j + 4 <= n1; j += 4) {
             stage(w, bf16, j, 4, k, ws);
-            int i = 0;
-            for (; i + 4 <= m; i += 4) tile4x4(x, i, k, kv, ws, out, n, j, tmp);
-            for (; i < m; i++) tile1x4(x, i * k, k, kv, ws, out, i * n + j, tmp);
+            int m4 = m - m % 4;
+            // k in blocks of KC so that the tile's 4 rows of x and of W stay in L1; the 16 accumulators of each
+            // 4-row tile wait in acc between blocks (stored exactly: the lane chains are unchanged).
+            for (int t0 = 0; t0 < kv; t0 += KC) {
+                int t1 = Math.min(kv, t0 + KC);
+                for (int i = 0; i < m4; i += 4) tile4x4(x, i, k, t0, t1, ws, acc, i * 4 * L, t0 == 0);
+            }
+            for (int i = 0; i < m4; i++) finish4(acc, i * 4 * L, x, i * k, k, kv, ws, out, i * n + j);
+            for (int i = m4; i < m; i++) tile1x4(x, i * k, k, kv, ws, out, i * n + j, tmp);
         }
         for (; j < n1; j++) {
             stage(w, bf16, j, 1, k, ws);
@@ -237,13 +238,29 @@ public final class MatMul {
     /** Rows of x from which {@link #multiply} stages W as f32 and tiles; below it, W is widened in registers. */
     public static final int TILE_MIN_ROWS = 4;
 
-    private static void tile4x4(float[] x, int i, int k, int kv, float[] ws, float[] out, int n, int j, float[] tmp) {
+    /** Floats of k per block of {@link #multiply}'s tiles (a multiple of every vector length). */
+    static final int KC = 512;
+
+    /** Rows [i, i+4) of x against 4 staged W rows over k in [t0, t1); the 16 accumulators live in acc[ao ..]. */
+    private static void tile4x4(float[] x, int i, int k, int t0, int t1, float[] ws, float[] acc, int ao, boolean first) {
         int x0 = i * k, x1 = x0 + k, x2 = x1 + k, x3 = x2 + k;
         int k2 = 2 * k, k3 = 3 * k;
-        FloatVector z = FloatVector.zero(F);
-        FloatVector c00 = z, c01 = z, c02 = z, c03 = z, c10 = z, c11 = z, c12 = z, c13 = z;
-        FloatVector c20 = z, c21 = z, c22 = z, c23 = z, c30 = z, c31 = z, c32 = z, c33 = z;
-        for (int t = 0; t < kv; t += L) {
+        FloatVector c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33;
+        if (first) {
+            FloatVector z = FloatVector.zero(F);
+            c00 = z; c01 = z; c02 = z; c03 = z; c10 = z; c11 = z; c12 = z; c13 = z;
+            c20 = z; c21 = z; c22 = z; c23 = z; c30 = z; c31 = z; c32 = z; c33 = z;
+        } else {
+            c00 = FloatVector.fromArray(F, acc, ao); c01 = FloatVector.fromArray(F, acc, ao + L);
+            c02 = FloatVector.fromArray(F, acc, ao + 2 * L); c03 = FloatVector.fromArray(F, acc, ao + 3 * L);
+            c10 = FloatVector.fromArray(F, acc, ao + 4 * L); c11 = FloatVector.fromArray(F, acc, ao + 5 * L);
+            c12 = FloatVector.fromArray(F, acc, ao + 6 * L); c13 = FloatVector.fromArray(F, acc, ao + 7 * L);
+            c20 = FloatVector.fromArray(F, acc, ao + 8 * L); c21 = FloatVector.fromArray(F, acc, ao + 9 * L);
+            c22 = FloatVector.fromArray(F, acc, ao + 10 * L); c23 = FloatVector.fromArray(F, acc, ao + 11 * L);
+            c30 = FloatVector.fromArray(F, acc, ao + 12 * L); c31 = FloatVector.fromArray(F, acc, ao + 13 * L);
+            c32 = FloatVector.fromArray(F, acc, ao + 14 * L); c33 = FloatVector.fromArray(F, acc, ao + 15 * L);
+        }
+        for (int t = t0; t < t1; t += L) {
             FloatVector w0 = FloatVector.fromArray(F, ws, t), w1 = FloatVector.fromArray(F, ws, k + t);
             FloatVector w2 = FloatVector.fromArray(F, ws, k2 + t), w3 = FloatVector.fromArray(F, ws, k3 + t);
             FloatVector a = FloatVector.fromArray(F, x, x0 + t);
@@ -255,14 +272,10 @@ public final class MatMul {
             a = FloatVector.fromArray(F, x, x3 + t);
             c30 = a.fma(w0, c30); c31 = a.fma(w1, c31); c32 = a.fma(w2, c32); c33 = a.fma(w3, c33);
         }
-        c00.intoArray(tmp, 0); c01.intoArray(tmp, L); c02.intoArray(tmp, 2 * L); c03.intoArray(tmp, 3 * L);
-        finish4(tmp, x, x0, k, kv, ws, out, i * n + j);
-        c10.intoArray(tmp, 0); c11.intoArray(tmp, L); c12.intoArray(tmp, 2 * L); c13.intoArray(tmp, 3 * L);
-        finish4(tmp, x, x1, k, kv, ws, out, (i + 1) * n + j);
-        c20.intoArray(tmp, 0); c21.intoArray(tmp, L); c22.intoArray(tmp, 2 * L); c23.intoArray(tmp, 3 * L);
-        finish4(tmp, x, x2, k, kv, ws, out, (i + 2) * n + j);
-        c30.intoArray(tmp, 0); c31.intoArray(tmp, L); c32.intoArray(tmp, 2 * L); c33.intoArray(tmp, 3 * L);
-        finish4(tmp, x, x3, k, kv, ws, out, (i + 3) * n + j);
+        c00.intoArray(acc, ao); c01.intoArray(acc, ao + L); c02.intoArray(acc, ao + 2 * L); c03.intoArray(acc, ao + 3 * L);
+        c10.intoArray(acc, ao + 4 * L); c11.intoArray(acc, ao + 5 * L); c12.intoArray(acc, ao + 6 * L); c13.intoArray(acc, ao + 7 * L);
+        c20.intoArray(acc, ao + 8 * L); c21.intoArray(acc, ao + 9 * L); c22.intoArray(acc, ao + 10 * L); c23.intoArray(acc, ao + 11 * L);
+        c30.intoArray(acc, ao + 12 * L); c31.intoArray(acc, ao + 13 * L); c32.intoArray(acc, ao + 14 * L); c33.intoArray(acc, ao + 15 * L);
     }
 
     private static void tile1x4(float[] x, int xo, int k, int kv, float[] ws, float[] out, int o, float[] tmp) {
@@ -276,13 +289,13 @@ public final class MatMul {
             c3 = a.fma(FloatVector.fromArray(F, ws, k3 + t), c3);
         }
         c0.intoArray(tmp, 0); c1.intoArray(tmp, L); c2.intoArray(tmp, 2 * L); c3.intoArray(tmp, 3 * L);
-        finish4(tmp, x, xo, k, kv, ws, out, o);
+        finish4(tmp, 0, x, xo, k, kv, ws, out, o);
     }
 
     /** Lane sums and k-tails of one x row against 4 staged W rows, in the order of {@link #dot4}. */
-    private static void finish4(float[] tmp, float[] x, int xo, int k, int kv, float[] ws, float[] out, int o) {
-        sum4(tmp);
-        float s0 = tmp[0], s1 = tmp[1], s2 = tmp[2], s3 = tmp[3];
+    private static void finish4(float[] acc, int ao, float[] x, int xo, int k, int kv, float[] ws, float[] out, int o) {
+        sum4(acc, ao);
+        float s0 = acc[ao], s1 = acc[ao + 1], s2 = acc[ao + 2], s3 = acc[ao + 3];
         int k2 = 2 * k, k3 = 3 * k;
         for (int t = kv; t < k; t++) {
             float xv = x[xo + t];
@@ -301,7 +314,7 @@ public final class MatMul {
         FloatVector acc = FloatVector.zero(F);
         for (int t = 0; t < kv; t += L) acc = FloatVector.fromArray(F, x, xo + t).fma(FloatVector.fromArray(F, ws, t), acc);
         acc.intoArray(tmp, 0);
-        float s = sum1(tmp);
+        float s = sum1(tmp, 0);
         for (int t = kv; t < k; t++) s += x[xo + t] * ws[t];
         return s;
     }

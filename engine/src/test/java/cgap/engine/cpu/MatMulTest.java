@@ -25,7 +25,7 @@ class MatMulTest {
     @Test
     void optimisedEqualsReference() {
         Random r = new Random(7);
-        int[][] shapes = {{1, 1, 1}, {1, 16, 4}, {3, 15, 5}, {4, 33, 8}, {5, 172, 64}, {17, 64, 67}, {70, 48, 9}, {130, 80, 33}};
+        int[][] shapes = {{1, 1, 1}, {1, 16, 4}, {3, 15, 5}, {4, 33, 8}, {5, 172, 64}, {17, 64, 67}, {70, 48, 9}, {130, 80, 33}, {9, 1100, 13}};
         try (Arena arena = Arena.ofShared(); CpuBackend one = new CpuBackend(1); CpuBackend two = new CpuBackend(2)) {
             for (DType dt : new DType[]{DType.F32, DType.BF16}) {
                 for (int[] s : shapes) {
@@ -55,7 +55,7 @@ class MatMulTest {
         Random r = new Random(11);
         try (Arena arena = Arena.ofShared(); CpuBackend one = new CpuBackend(1); CpuBackend two = new CpuBackend(2)) {
             for (DType dt : new DType[]{DType.F32, DType.BF16}) {
-                for (int k : new int[]{7, 64, 93}) {
+                for (int k : new int[]{7, 64, 93, 1100}) {
                     int n = 45;
                     CpuWeight w = new CpuWeight("w", dt, n, k, weights(arena, dt, n, k, r));
                     for (int m : new int[]{1, 2, 3, 4, 5, 8, 13, 37}) {
