@@ -193,6 +193,8 @@ public final class CpuBackend implements Backend {
         float fscale = (float) scale;
         par.forRange(positions.length * heads, 8, (t0, t1) -> {
             float[] scores = new float[0];
+            float[] acc = new float[MatMul.L];
+            int hv = headDim - headDim % MatMul.L;
             for (int t = t0; t < t1; t++) {
                 int r = t / heads, h = t % heads, kvh = h / group;
                 int p = positions[r];
@@ -203,8 +205,14 @@ public final class CpuBackend implements Backend {
                 float max = Float.NEGATIVE_INFINITY;
                 for (int j = 0; j < n; j++) {
                     int ko = (lo + j) * kvDim + kvh * headDim;
-                    float s = 0;
-                    for (int i = 0; i < headDim; i++) s += qs[qo + i] * ks[ko + i];
+                    // q·k: one FMA chain per lane, lanes summed by MatMul's fixed tree, then the head_dim tail
+                    FloatVector dv = FloatVector.zero(MatMul.F);
+                    for (int i = 0; i < hv; i += MatMul.L) {
+                        dv = FloatVector.fromArray(MatMul.F, qs, qo + i).fma(FloatVector.fromArray(MatMul.F, ks, ko + i), dv);
+                    }
+                    dv.intoArray(acc, 0);
+                    float s = MatMul.sum1(acc, 0);
+                    for (int i = hv; i < headDim; i++) s += qs[qo + i] * ks[ko + i];
                     s *= fscale;
                     if (softcap > 0) s = (float) (softcap * Math.tanh(s / softcap));
                     scores[j] = s;
@@ -218,11 +226,19 @@ public final class CpuBackend implements Backend {
                 }
                 float inv = (float) (1.0 / sum);
                 int oo = r * out.cols() + h * headDim;
-                for (int i = 0; i < headDim; i++) os[oo + i] = 0;
-                for (int j = 0; j < n; j++) {
-                    float pj = scores[j] * inv;
-                    int vo = (lo + j) * kvDim + kvh * headDim;
-                    for (int i = 0; i < headDim; i++) os[oo + i] += pj * vs[vo + i];
+                int vb = kvh * headDim;
+                // out = Σ_j p_j v_j, one chunk of head_dim at a time, each element an FMA chain in j order
+                for (int i = 0; i < hv; i += MatMul.L) {
+                    FloatVector ov = FloatVector.zero(MatMul.F);
+                    for (int j = 0; j < n; j++) {
+                        ov = FloatVector.broadcast(MatMul.F, scores[j] * inv).fma(FloatVector.fromArray(MatMul.F, vs, (lo + j) * kvDim + vb + i), ov);
+                    }
+                    ov.intoArray(os, oo + i);
+                }
+                for (int i = hv; i < headDim; i++) {
+                    float o = 0;
+                    for (int j = 0; j < n; j++) o = Math.fma(scores[j] * inv, vs[(lo + j) * kvDim + vb + i], o);
+                    os[oo + i] = o;
                 }
             }
         });
