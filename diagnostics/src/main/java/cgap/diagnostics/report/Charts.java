@@ -34,6 +34,8 @@ public final class Charts {
     static final Color PT = new Color(0x1f77b4);
     static final Color IT = new Color(0xd62728);
     static final Color GAP = new Color(0x6a3d9a);
+    static final Color PT_TUNED = new Color(0x17becf);
+    static final Color IT_TUNED = new Color(0xff7f0e);
 
     /** A curve with its confidence band: mean[i] with [lo[i], hi[i]] at x[i]. */
     public record Band(String label, double[] x, double[] mean, double[] lo, double[] hi, Color color) {

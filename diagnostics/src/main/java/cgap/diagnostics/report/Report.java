@@ -71,6 +71,12 @@ public final class Report {
     /** Everything a reader needs to trust and reproduce the numbers, as one JSON object. */
     public static ObjectNode summaryJson(Summarizer.Result s, JsonNode settings, Object resolved, ModelConfig pt, ModelConfig it,
                                          int skipFirst, int resamples, long seed) {
+        return summaryJson(s, null, settings, resolved, pt, it, skipFirst, resamples, seed);
+    }
+
+    /** As above, with the tuned-lens readout's statistics (may be null) under the key {@code tuned}. */
+    public static ObjectNode summaryJson(Summarizer.Result s, Summarizer.Result tuned, JsonNode settings, Object resolved, ModelConfig pt,
+                                         ModelConfig it, int skipFirst, int resamples, long seed) {
         ObjectNode root = JSON.createObjectNode();
         root.put("schema", SCHEMA);
         root.put("cgap_version", version());
@@ -89,7 +95,7 @@ public final class Report {
         root.put("layers", s.layers());
         root.set("depth", arr(s.depth()));
         ObjectNode stats = root.putObject("statistics");
-        stats.put("readout", "raw");
+        stats.put("readout", tuned == null ? "raw" : "raw (top level) and tuned (under the key tuned, same fields)");
         stats.put("kl_direction", "KL(p_l || p_L) (keys *_kl); the reverse KL(p_L || p_l) under keys *_kl_rev");
         stats.put("skip_first_steps", skipFirst);
         stats.put("aggregation", "mean over window layers within a step, over steps within a prompt, over prompts within a model");
@@ -98,11 +104,20 @@ public final class Report {
         stats.put("bootstrap_seed", seed);
         stats.put("late_window", "[floor(0.8 L), L-1]");
         stats.put("final_half", "[floor(L/2), L-1]");
-        ObjectNode curves = root.putObject("per_layer");
+        readout(root, s);
+        if (tuned != null) readout(root.putObject("tuned"), tuned);
+        ObjectNode counts = root.putObject("counts");
+        s.counts().forEach((k, v) -> counts.putObject(k).put("pt", v[0]).put("it", v[1]));
+        return root;
+    }
+
+    /** The per-layer curves, scalars and commitment layers of one readout. */
+    static void readout(ObjectNode target, Summarizer.Result s) {
+        ObjectNode curves = target.putObject("per_layer");
         s.curves().forEach((k, c) -> curves.set(k, curve(c)));
-        ObjectNode sc = root.putObject("scalars");
+        ObjectNode sc = target.putObject("scalars");
         s.scalars().forEach((k, e) -> sc.set(k, estimate(e)));
-        ObjectNode commit = root.putObject("commitment_layers");
+        ObjectNode commit = target.putObject("commitment_layers");
         commit.put("conditions", "kl_0.1: KL(p_l||p_L) < 0.1 from l on; top1: argmax p_l = argmax p_L from l on; cos_0.9: cos(h_l, h_{L-1}) >= 0.9 from l on; else L-1");
         s.commitment().forEach((k, v) -> {
             ObjectNode c = commit.putObject(k);
@@ -112,9 +127,6 @@ public final class Report {
             num(c, "mean_layer", v.length == 0 ? Double.NaN : mean / v.length);
             num(c, "mean_depth_fraction", v.length == 0 || s.layers() < 2 ? Double.NaN : mean / v.length / (s.layers() - 1));
         });
-        ObjectNode counts = root.putObject("counts");
-        s.counts().forEach((k, v) -> counts.putObject(k).put("pt", v[0]).put("it", v[1]));
-        return root;
     }
 
     static String snapshotRevision(Path dir) {
@@ -123,19 +135,28 @@ public final class Report {
     }
 
     public static String summaryCsv(Summarizer.Result s) {
+        return summaryCsv(s, null);
+    }
+
+    /** One row per layer; the tuned readout's curves (when given) in columns prefixed {@code tuned_}. */
+    public static String summaryCsv(Summarizer.Result s, Summarizer.Result tuned) {
         StringBuilder b = new StringBuilder("layer,depth");
         List<String> keys = new ArrayList<>(s.curves().keySet());
+        List<String> tkeys = tuned == null ? List.of() : new ArrayList<>(tuned.curves().keySet());
         for (String k : keys) b.append(',').append(k).append("_mean,").append(k).append("_lo,").append(k).append("_hi");
+        for (String k : tkeys) b.append(",tuned_").append(k).append("_mean,tuned_").append(k).append("_lo,tuned_").append(k).append("_hi");
         b.append('\n');
         for (int l = 0; l < s.layers(); l++) {
             b.append(l).append(',').append(fmt(s.depth()[l]));
-            for (String k : keys) {
-                Summarizer.Curve c = s.curves().get(k);
-                b.append(',').append(fmt(c.mean()[l])).append(',').append(fmt(c.lo()[l])).append(',').append(fmt(c.hi()[l]));
-            }
+            for (String k : keys) cells(b, s.curves().get(k), l);
+            for (String k : tkeys) cells(b, tuned.curves().get(k), l);
             b.append('\n');
         }
         return b.toString();
+    }
+
+    private static void cells(StringBuilder b, Summarizer.Curve c, int l) {
+        b.append(',').append(fmt(c.mean()[l])).append(',').append(fmt(c.lo()[l])).append(',').append(fmt(c.hi()[l]));
     }
 
     static String fmt(double v) {
@@ -148,6 +169,12 @@ public final class Report {
 
     /** Writes figures/ and report.html. */
     public static void write(Path out, Summarizer.Result s, ObjectNode summary, StepStore store, List<String> ids, List<Prompt> prompts) throws IOException {
+        write(out, s, null, summary, store, ids, prompts);
+    }
+
+    /** As above, with the tuned readout's figures and tables beside the raw ones when {@code tuned} is given. */
+    public static void write(Path out, Summarizer.Result s, Summarizer.Result tuned, ObjectNode summary, StepStore store, List<String> ids,
+                             List<Prompt> prompts) throws IOException {
         Path fig = out.resolve("figures");
         double[] x = s.depth();
         Map<String, Summarizer.Curve> c = s.curves();
@@ -162,7 +189,21 @@ public final class Report {
                 List.of("PT", "IT"), List.of(cm.get("pt_kl_0.1"), cm.get("it_kl_0.1")), List.of(Charts.PT, Charts.IT), s.layers() - 1), fig.resolve("commitment_kl"));
         byte[] top1 = Charts.save(Charts.histograms("Commitment layer (top-1 = final top-1 from l on)", "layer",
                 List.of("PT", "IT"), List.of(cm.get("pt_top1"), cm.get("it_top1")), List.of(Charts.PT, Charts.IT), s.layers() - 1), fig.resolve("commitment_top1"));
-        Files.writeString(out.resolve("report.html"), html(s, summary, List.of(kl, gap, klRev, commit, top1), store, ids));
+        List<byte[]> figs = new ArrayList<>(List.of(kl, gap, klRev, commit, top1));
+        List<String> alts = new ArrayList<>(List.of("KL per layer, PT vs IT", "gap per layer", "reverse KL per layer",
+                "commitment layer histogram (KL)", "commitment layer histogram (top-1)"));
+        if (tuned != null) {
+            Map<String, Summarizer.Curve> t = tuned.curves();
+            figs.add(Charts.save(Charts.bands("Raw vs tuned lens: KL(p_l || p_L) per layer", "normalised depth l/(L-1)", "KL (nats)",
+                    List.of(band("PT raw", x, c.get("pt_kl"), Charts.PT), band("IT raw", x, c.get("it_kl"), Charts.IT),
+                            band("PT tuned", x, t.get("pt_kl"), Charts.PT_TUNED), band("IT tuned", x, t.get("it_kl"), Charts.IT_TUNED)), false),
+                    fig.resolve("kl_per_layer_raw_vs_tuned")));
+            alts.add("KL per layer, raw and tuned lens");
+            figs.add(Charts.save(Charts.bands("Tuned-lens convergence gap IT - PT per layer (95% CI)", "normalised depth l/(L-1)", "KL_IT - KL_PT (nats)",
+                    List.of(band("IT - PT, tuned", x, t.get("gap_kl"), Charts.GAP)), true), fig.resolve("gap_per_layer_tuned")));
+            alts.add("gap per layer, tuned lens");
+        }
+        Files.writeString(out.resolve("report.html"), html(s, tuned, summary, figs, alts, store, ids));
     }
 
     static String esc(String t) {
@@ -177,7 +218,8 @@ public final class Report {
         return String.format(Locale.ROOT, "%+.4f [%+.4f, %+.4f]", e.value(), e.lo(), e.hi());
     }
 
-    static String html(Summarizer.Result s, ObjectNode summary, List<byte[]> figs, StepStore store, List<String> ids) throws IOException {
+    static String html(Summarizer.Result s, Summarizer.Result tuned, ObjectNode summary, List<byte[]> figs, List<String> alts, StepStore store,
+                       List<String> ids) throws IOException {
         JsonNode set = summary.get("settings");
         StringBuilder h = new StringBuilder();
         h.append("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>cgap run: ").append(esc(set.path("pair").asText()))
@@ -188,29 +230,41 @@ public final class Report {
         h.append("<h1>Convergence gap: ").append(esc(set.path("pair").asText())).append("</h1>\n");
         h.append("<p class=\"note\">").append(esc(set.path("description").asText())).append("</p>\n");
         long[] prompts = s.counts().get("prompts"), steps = s.counts().get("token_steps");
-        h.append(String.format(Locale.ROOT, "<p>%d prompts; %d PT and %d IT token steps (first %d step(s) of each generation dropped); raw lens; "
+        h.append(String.format(Locale.ROOT, "<p>%d prompts; %d PT and %d IT token steps (first %d step(s) of each generation dropped); " + (tuned == null ? "raw lens; " : "raw and tuned lens; ")
                         + "95%% percentile cluster bootstrap over prompts (%d resamples, seed %d); IT − PT gaps paired by prompt.</p>\n",
                 prompts[0], steps[0], steps[1], summary.path("statistics").path("skip_first_steps").asInt(),
                 summary.path("statistics").path("bootstrap_resamples").asInt(), summary.path("statistics").path("bootstrap_seed").asLong()));
-        h.append("<h2>Headline</h2><table><tr><th class=\"l\">quantity</th><th>estimate [95% CI]</th></tr>\n");
+        h.append("<h2>Headline</h2><table><tr><th class=\"l\">quantity</th><th>raw lens [95% CI]</th>")
+                .append(tuned == null ? "" : "<th>tuned lens [95% CI]</th>").append("</tr>\n");
         String[][] rows = {{"final_half_gap", "final-half gap IT − PT, KL(p_l‖p_L)"}, {"final_half_gap_rev", "final-half gap IT − PT, KL(p_L‖p_l)"},
                 {"late_kl_gap", "late KL (final 20%) IT − PT"}, {"pt_late_kl", "late KL, PT"}, {"it_late_kl", "late KL, IT"},
                 {"remaining_adjacent_js_gap", "remaining adjacent JS IT − PT"}, {"future_top1_flips_gap", "future top-1 flips IT − PT"},
                 {"pt_final_entropy", "final entropy, PT"}, {"it_final_entropy", "final entropy, IT"}};
         for (String[] r : rows) {
             Estimate e = s.scalars().get(r[0]);
-            if (e != null) h.append("<tr><td class=\"l\">").append(esc(r[1])).append("</td><td>").append(est(e)).append("</td></tr>\n");
+            if (e == null) continue;
+            h.append("<tr><td class=\"l\">").append(esc(r[1])).append("</td><td>").append(est(e)).append("</td>");
+            if (tuned != null) h.append("<td>").append(est(tuned.scalars().get(r[0]))).append("</td>");
+            h.append("</tr>\n");
         }
         h.append("</table>\n<h2>Figures</h2>\n");
-        String[] alts = {"KL per layer, PT vs IT", "gap per layer", "reverse KL per layer", "commitment layer histogram (KL)", "commitment layer histogram (top-1)"};
-        for (int i = 0; i < figs.size(); i++) h.append(img(figs.get(i), alts[i]));
-        h.append("<h2>Per layer</h2><table><tr><th>layer</th><th>depth</th><th>PT KL</th><th>IT KL</th><th>IT − PT [95% CI]</th></tr>\n");
+        for (int i = 0; i < figs.size(); i++) h.append(img(figs.get(i), alts.get(i)));
+        h.append("<h2>Per layer</h2><table><tr><th>layer</th><th>depth</th><th>PT KL</th><th>IT KL</th><th>IT − PT [95% CI]</th>")
+                .append(tuned == null ? "" : "<th>PT KL, tuned</th><th>IT KL, tuned</th><th>IT − PT, tuned [95% CI]</th>").append("</tr>\n");
         var pt = s.curves().get("pt_kl");
         var it = s.curves().get("it_kl");
         var g = s.curves().get("gap_kl");
         for (int l = 0; l < s.layers(); l++) {
-            h.append(String.format(Locale.ROOT, "<tr><td>%d</td><td>%.3f</td><td>%.4f</td><td>%.4f</td><td>%+.4f [%+.4f, %+.4f]</td></tr>\n",
+            h.append(String.format(Locale.ROOT, "<tr><td>%d</td><td>%.3f</td><td>%.4f</td><td>%.4f</td><td>%+.4f [%+.4f, %+.4f]</td>",
                     l, s.depth()[l], pt.mean()[l], it.mean()[l], g.mean()[l], g.lo()[l], g.hi()[l]));
+            if (tuned != null) {
+                var tp = tuned.curves().get("pt_kl");
+                var ti = tuned.curves().get("it_kl");
+                var tg = tuned.curves().get("gap_kl");
+                h.append(String.format(Locale.ROOT, "<td>%.4f</td><td>%.4f</td><td>%+.4f [%+.4f, %+.4f]</td>",
+                        tp.mean()[l], ti.mean()[l], tg.mean()[l], tg.lo()[l], tg.hi()[l]));
+            }
+            h.append("</tr>\n");
         }
         h.append("</table>\n<h2>Commitment layers</h2><table><tr><th class=\"l\">condition</th><th>mean layer</th><th>mean depth fraction</th><th>steps</th></tr>\n");
         summary.path("commitment_layers").fields().forEachRemaining(e -> {

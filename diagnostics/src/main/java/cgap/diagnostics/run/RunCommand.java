@@ -153,7 +153,7 @@ public final class RunCommand {
                     for (int t = 0; t < todo.size(); t++) {
                         int i = todo.get(t);
                         Side.Result r0 = res.get(t);
-                        store.write(new StepStore.PromptRecord(prompts.get(i).id(), i, s.name(), r0.promptTokens(), r0.generated(), r0.text(), r0.stop()), r0.steps());
+                        store.write(new StepStore.PromptRecord(prompts.get(i).id(), i, s.name(), r0.promptTokens(), r0.generated(), r0.text(), r0.stop()), r0.steps(), r0.tunedSteps());
                         steps += r0.steps().size();
                     }
                 }

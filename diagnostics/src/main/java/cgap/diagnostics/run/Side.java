@@ -21,11 +21,27 @@ public final class Side {
     private final String name;
     private final Model model;
     private final Prompting prompting;
+    private final Translator tuned;
+
+    /**
+     * A second readout through per-layer translators (the tuned lens): layer l's residual rows are translated, then
+     * unembedded with the model's own final norm and head.
+     */
+    public interface Translator {
+        /** Translated rows of layer l ([n, hidden] in, [n, hidden] out). */
+        float[] translate(int layer, float[] rows, int n);
+    }
 
     public Side(String name, Model model, Prompting prompting) {
+        this(name, model, prompting, null);
+    }
+
+    /** A side whose steps are also read through {@code tuned} (may be null: raw lens only). */
+    public Side(String name, Model model, Prompting prompting, Translator tuned) {
         this.name = name;
         this.model = model;
         this.prompting = prompting;
+        this.tuned = tuned;
     }
 
     public String name() {
@@ -41,7 +57,8 @@ public final class Side {
     }
 
     /** What one prompt produced. */
-    public record Result(int[] promptTokens, int[] generated, String text, String stop, List<StepMetrics> steps) {
+    public record Result(int[] promptTokens, int[] generated, String text, String stop, List<StepMetrics> steps,
+                         List<StepMetrics> tunedSteps) {
     }
 
     public Result run(String userText, int maxNewTokens) {
@@ -63,19 +80,33 @@ public final class Side {
             if (ids[i].length == 0) throw new IllegalArgumentException("prompt encodes to no tokens: '" + userTexts.get(i) + "'");
         }
         int layers = model.numLayers(), d = model.hiddenSize(), v = model.vocabSize();
-        List<List<StepMetrics>> steps = new ArrayList<>();
-        Metrics[] metrics = new Metrics[b];
+        List<List<StepMetrics>> steps = new ArrayList<>(), tunedSteps = new ArrayList<>();
+        Metrics[] metrics = new Metrics[b], tunedMetrics = new Metrics[b];
         for (int i = 0; i < b; i++) {
             steps.add(new ArrayList<>());
+            tunedSteps.add(new ArrayList<>());
             metrics[i] = new Metrics();
+            tunedMetrics[i] = new Metrics();
         }
         // The step's metrics of each sequence still generating, computed where its lens rows are made.
-        StepMetrics[] pending = new StepMetrics[b];
+        StepMetrics[] pending = new StepMetrics[b], pendingTuned = new StepMetrics[b];
         Session.Decoder decoder = (m, seqs, acts) -> {
             float[] stacked = new float[seqs.length * layers * d];
             for (int a = 0; a < seqs.length; a++)
                 for (int l = 0; l < layers; l++) System.arraycopy(acts[a].get(Point.RESID_POST, l), 0, stacked, (a * layers + l) * d, d);
             float[] all = m.unembed(stacked, seqs.length * layers);
+            float[] allTuned = null;
+            if (tuned != null) {
+                // every sequence's row of layer l through translator l, then one product for all
+                float[] rows = new float[seqs.length * d], translated = new float[seqs.length * layers * d];
+                for (int l = 0; l < layers; l++) {
+                    for (int a = 0; a < seqs.length; a++) System.arraycopy(acts[a].get(Point.RESID_POST, l), 0, rows, a * d, d);
+                    float[] t = tuned.translate(l, rows, seqs.length);
+                    for (int a = 0; a < seqs.length; a++) System.arraycopy(t, a * d, translated, (a * layers + l) * d, d);
+                }
+                allTuned = m.unembed(translated, seqs.length * layers);
+            }
+            float[] tunedLogits = allTuned;
             float[][] next = new float[seqs.length][];
             // One sequence per task: the metric passes over [layers × vocab] are the step's largest cost after the
             // lens product, and each sequence's are independent (its own Metrics, so the same bits in any order).
@@ -88,6 +119,12 @@ public final class Side {
                 }
                 pending[seqs[a]] = metrics[seqs[a]].step(perLayer, resid, null);
                 next[a] = perLayer[layers - 1];
+                if (tunedLogits != null) {
+                    float[][] tl = new float[layers][];
+                    for (int l = 0; l < layers; l++) tl[l] = Arrays.copyOfRange(tunedLogits, (a * layers + l) * v, (a * layers + l + 1) * v);
+                    // against the model's own output distribution (a probe may sit on the last block too)
+                    pendingTuned[seqs[a]] = tunedMetrics[seqs[a]].step(tl, next[a], resid, null);
+                }
             });
             return next;
         };
@@ -98,11 +135,16 @@ public final class Side {
                     decoder, (seq, index, acts, logits, chosen) -> {
                         steps.get(seq).add(pending[seq]);
                         pending[seq] = null;
+                        if (tuned != null) {
+                            tunedSteps.get(seq).add(pendingTuned[seq]);
+                            pendingTuned[seq] = null;
+                        }
                     });
             List<Result> out = new ArrayList<>(b);
             for (int i = 0; i < b; i++) {
                 boolean stopped = gen[i].length > 0 && prompting.stopIds().contains(gen[i][gen[i].length - 1]);
-                out.add(new Result(ids[i], gen[i], prompting.tokenizer().decode(gen[i], true), stopped ? "stop_token" : "max_new_tokens", steps.get(i)));
+                out.add(new Result(ids[i], gen[i], prompting.tokenizer().decode(gen[i], true), stopped ? "stop_token" : "max_new_tokens", steps.get(i),
+                        tuned == null ? null : tunedSteps.get(i)));
             }
             return out;
         } finally {

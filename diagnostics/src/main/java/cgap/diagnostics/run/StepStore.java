@@ -49,6 +49,15 @@ public final class StepStore {
     }
 
     public void write(PromptRecord rec, List<StepMetrics> steps) throws IOException {
+        write(rec, steps, null);
+    }
+
+    /**
+     * As {@link #write(PromptRecord, List)}, with a second readout of the same steps (the tuned lens) under the key
+     * {@code tuned} of each step line, in the same fields as the raw readout's; {@code tuned} may be null.
+     */
+    public void write(PromptRecord rec, List<StepMetrics> steps, List<StepMetrics> tuned) throws IOException {
+        if (tuned != null && tuned.size() != steps.size()) throw new IllegalArgumentException(tuned.size() + " tuned steps for " + steps.size() + " raw steps");
         Path f = file(rec.side(), rec.index());
         Files.createDirectories(f.getParent());
         Path tmp = f.resolveSibling(f.getFileName() + ".tmp");
@@ -72,28 +81,39 @@ public final class StepStore {
                 g.writeStartObject();
                 g.writeNumberField("step", s);
                 g.writeNumberField("token", rec.generated()[s]);
-                arr(g, "kl", m.klForward());
-                arr(g, "kl_rev", m.klReverse());
-                arr(g, "js_adj", m.adjacentJs());
-                arr(g, "top1", m.top1());
-                g.writeNumberField("entropy", m.finalEntropy());
-                g.writeNumberField("top1_prob", m.finalTop1Prob());
-                g.writeNumberField("margin", Double.isInfinite(m.finalTop1Margin()) ? 1e30 : m.finalTop1Margin());
-                arr(g, "commit_kl", m.klCommitForward());
-                arr(g, "commit_kl_rev", m.klCommitReverse());
-                g.writeNumberField("commit_top1", m.top1Commit());
-                if (m.cosineToFinal() != null) {
-                    arr(g, "cos", m.cosineToFinal());
-                    arr(g, "commit_cos", m.cosineCommit());
+                fields(g, m);
+                if (tuned != null) {
+                    g.writeFieldName("tuned");
+                    g.writeStartObject();
+                    fields(g, tuned.get(s));
+                    g.writeEndObject();
                 }
-                arr(g, "remaining_js", m.remainingJs());
-                arr(g, "future_flips", m.futureFlips());
                 g.writeEndObject();
                 g.writeRaw('\n');
             }
             g.flush();
         }
         Files.move(tmp, f, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    /** The per-step fields of one readout. */
+    private static void fields(JsonGenerator g, StepMetrics m) throws IOException {
+        arr(g, "kl", m.klForward());
+        arr(g, "kl_rev", m.klReverse());
+        arr(g, "js_adj", m.adjacentJs());
+        arr(g, "top1", m.top1());
+        g.writeNumberField("entropy", m.finalEntropy());
+        g.writeNumberField("top1_prob", m.finalTop1Prob());
+        g.writeNumberField("margin", Double.isInfinite(m.finalTop1Margin()) ? 1e30 : m.finalTop1Margin());
+        arr(g, "commit_kl", m.klCommitForward());
+        arr(g, "commit_kl_rev", m.klCommitReverse());
+        g.writeNumberField("commit_top1", m.top1Commit());
+        if (m.cosineToFinal() != null) {
+            arr(g, "cos", m.cosineToFinal());
+            arr(g, "commit_cos", m.cosineCommit());
+        }
+        arr(g, "remaining_js", m.remainingJs());
+        arr(g, "future_flips", m.futureFlips());
     }
 
     private static void arr(JsonGenerator g, String name, double[] a) throws IOException {

@@ -66,7 +66,7 @@ public final class Summarizer {
         this.bootstrap = new ClusterBootstrap(resamples, seed, ClusterBootstrap.DEFAULT_LEVEL);
     }
 
-    SideData read(StepStore store, String side, List<String> ids) throws IOException {
+    SideData read(StepStore store, String side, List<String> ids, String readout) throws IOException {
         SideData d = new SideData();
         int L = layers, lateFrom = LayerWindows.lateStart(L), lateTo = L - 1, preFinalTo = LayerWindows.latePreFinalEnd(L);
         for (int i = 0; i < ids.size(); i++) {
@@ -80,6 +80,10 @@ public final class Summarizer {
             int n = 0;
             for (int s = skipFirst; s < f.steps().size(); s++) {
                 JsonNode st = f.steps().get(s);
+                if (readout.equals("tuned")) {
+                    st = st.get("tuned");
+                    if (st == null) throw new IOException(store.file(side, i) + ": step " + s + " has no tuned readout");
+                }
                 double[] k = doubles(st.get("kl")), kr = doubles(st.get("kl_rev"));
                 for (int l = 0; l < L; l++) {
                     kl[l] += k[l];
@@ -137,7 +141,13 @@ public final class Summarizer {
     }
 
     public Result summarize(StepStore store, List<String> ids) throws IOException {
-        SideData pt = read(store, "pt", ids), it = read(store, "it", ids);
+        return summarize(store, ids, "raw");
+    }
+
+    /** The statistics of one readout: "raw" (the logit lens) or "tuned" (the tuned lens, when the run has one). */
+    public Result summarize(StepStore store, List<String> ids, String readout) throws IOException {
+        if (!readout.equals("raw") && !readout.equals("tuned")) throw new IllegalArgumentException("readout must be raw or tuned, got " + readout);
+        SideData pt = read(store, "pt", ids, readout), it = read(store, "it", ids, readout);
         int L = layers;
         double[] depth = new double[L];
         for (int l = 0; l < L; l++) depth[l] = L == 1 ? 1 : (double) l / (L - 1);
