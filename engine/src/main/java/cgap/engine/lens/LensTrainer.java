@@ -443,7 +443,7 @@ public final class LensTrainer {
             String raw = st.metadata().get("state");
             if (raw == null) throw new ModelLoadException(file + ": no 'state' metadata; not a tuned-lens checkpoint");
             JsonNode j = JSON.readTree(raw);
-            if (!j.path("settings").equals(s.json())) {
+            if (!j.path("settings").equals(JSON.readTree(s.json().toString()))) {
                 throw new IllegalArgumentException(file + ": checkpoint was made with settings " + j.path("settings") + ", this run asks for "
                         + s.json() + "; resume with the same settings or use another output folder");
             }
