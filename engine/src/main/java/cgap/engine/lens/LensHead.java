@@ -3,7 +3,6 @@ package cgap.engine.lens;
 import cgap.engine.Model;
 import cgap.engine.backend.Weight;
 import cgap.engine.cpu.CpuWeight;
-import cgap.engine.cpu.MatMul;
 import cgap.engine.cpu.Parallel;
 import cgap.engine.model.ModelConfig;
 import cgap.engine.safetensors.DType;
@@ -12,9 +11,10 @@ import cgap.engine.safetensors.TensorInfo;
 import java.lang.foreign.MemorySegment;
 
 /**
- * The model's final norm, head and final soft-capping as the lens trainer uses them, on the CPU. Its forward,
- * {@link #logits}, does exactly the operations of {@link Model#unembed(float[], int)} on the CPU backend (same
- * RMSNorm rounding, same matrix-product path, same soft-cap), so the logits are the same bits.
+ * The model's final norm, head and final soft-capping as the lens trainer uses them, on the CPU: the same RMSNorm
+ * rounding and soft-cap as {@link Model#unembed(float[], int)}, the product with the head by {@link LensMath#logits}
+ * on a transposed f32 copy of the head (held once, vocab × hidden floats), so the logits agree with Model.unembed up
+ * to f32 summation order.
  *
  * <p>Only RMSNorm heads exist in the families the engine supports (Llama, Mistral, Qwen 2/3, Gemma 3, OLMo 2): a
  * LayerNorm final norm (GPT-2, Pythia) would need its own backward and is not implemented.
@@ -26,6 +26,8 @@ public final class LensHead {
     final DType dtype;
     /** offset + w of the final norm. */
     final float[] gain;
+    /** The head transposed, [d, vocab] f32. */
+    final float[] headT;
     final double eps;
     final double softcap;
 
@@ -50,6 +52,7 @@ public final class LensHead {
         for (int j = 0; j < d; j++) gain[j] = c.normOffset() + nt.getFloat(j);
         this.eps = c.normEps();
         this.softcap = c.finalSoftcap();
+        this.headT = LensMath.transposeHead(head, dtype, vocab, d);
     }
 
     public int hiddenSize() {
@@ -72,16 +75,14 @@ public final class LensHead {
         }
     }
 
-    /** out[rows, vocab] = softcap(y · W_Uᵀ), over the given pool (null: this thread). */
+    /** out[rows, vocab] = softcap(y · W_Uᵀ), its vocabulary split over the given pool (null: this thread). */
     void project(float[] y, int rows, float[] out, Parallel par) {
-        int n = vocab, k = d;
-        if (rows < MatMul.PACK_MIN_ROWS) {
-            if (par == null) MatMul.multiplyRows(y, rows, k, head, dtype, n, out, 0, n);
-            else par.forRange(n, 256, (c0, c1) -> MatMul.multiplyRows(y, rows, k, head, dtype, n, out, c0, c1));
+        int n = vocab;
+        if (par == null) {
+            LensMath.logits(y, rows, d, headT, n, out, 0, n);
         } else {
-            float[] xt = MatMul.packTransposed(y, rows, k);
-            if (par == null) MatMul.multiplyPacked(xt, rows, k, head, dtype, n, out, 0, n);
-            else par.forRange((n + 7) / 8, 32, (c0, c1) -> MatMul.multiplyPacked(xt, rows, k, head, dtype, n, out, c0 * 8, Math.min(n, c1 * 8)));
+            int block = 2 * LensMath.L;
+            par.forRange((n + block - 1) / block, 16, (b0, b1) -> LensMath.logits(y, rows, d, headT, n, out, b0 * block, Math.min(n, b1 * block)));
         }
         if (softcap > 0) {
             int total = rows * n;

@@ -92,13 +92,6 @@ public final class LensMath {
         return s;
     }
 
-    /** The largest of a[off .. off+n). */
-    public static float max(float[] a, int off, int n) {
-        float m = Float.NEGATIVE_INFINITY;
-        for (int i = 0; i < n; i++) m = Math.max(m, a[off + i]);
-        return m;
-    }
-
     static double lanes(FloatVector v) {
         double s = 0;
         for (int i = 0; i < L; i++) s += v.lane(i);
@@ -148,6 +141,95 @@ public final class LensMath {
             for (int r = 0; r < rows; r++) bs += gt[r * d + i];
             gb[i] = bs;
         }
+    }
+
+    // ---------------------------------------------------------------- y · W_Uᵀ
+
+    /** Plain reference of {@link #logits}: out[r, v] = Σ_j y[r, j] W[v, j], one {@code Math.fma} chain in j order. */
+    public static void logitsReference(float[] y, int rows, int d, MemorySegment w, DType dt, int vocab, float[] out) {
+        for (int r = 0; r < rows; r++) {
+            for (int v = 0; v < vocab; v++) {
+                float acc = 0;
+                for (int j = 0; j < d; j++) acc = Math.fma(y[r * d + j], weight(w, dt, (long) v * d + j), acc);
+                out[r * vocab + v] = acc;
+            }
+        }
+    }
+
+    /** The head transposed to f32 [d, vocab] (row j holds W[·, j]), the layout {@link #logits} reads. */
+    public static float[] transposeHead(MemorySegment w, DType dt, int vocab, int d) {
+        long n = (long) vocab * d;
+        if (n > Integer.MAX_VALUE - 16) throw new IllegalArgumentException("head of " + vocab + " x " + d + " is too large for one array");
+        float[] t = new float[(int) n];
+        float[] row = new float[d];
+        for (int v = 0; v < vocab; v++) {
+            for (int j = 0; j < d; j++) row[j] = weight(w, dt, (long) v * d + j);
+            for (int j = 0; j < d; j++) t[j * vocab + v] = row[j];
+        }
+        return t;
+    }
+
+    /**
+     * Columns [v0, v1) of out[rows, vocab] = y[rows, d] · W_Uᵀ, from the transposed head {@code wt} [d, vocab]:
+     * vectors run along the vocabulary, the micro-kernel keeps a 4-row × 2-vector tile and broadcasts y, outputs are
+     * stored contiguously. Each output is the same FMA chain in j order as {@link #logitsReference}: equal bits,
+     * whatever the column split.
+     */
+    public static void logits(float[] y, int rows, int d, float[] wt, int vocab, float[] out, int v0, int v1) {
+        int v = v0;
+        for (; v + 2 * L <= v1; v += 2 * L) {
+            int r = 0;
+            for (; r + 4 <= rows; r += 4) {
+                int y0 = r * d, y1 = y0 + d, y2 = y1 + d, y3 = y2 + d;
+                FloatVector z = FloatVector.zero(F);
+                FloatVector a00 = z, a01 = z, a10 = z, a11 = z, a20 = z, a21 = z, a30 = z, a31 = z;
+                for (int j = 0; j < d; j++) {
+                    int wo = j * vocab + v;
+                    FloatVector w0 = FloatVector.fromArray(F, wt, wo), w1 = FloatVector.fromArray(F, wt, wo + L);
+                    FloatVector b = FloatVector.broadcast(F, y[y0 + j]);
+                    a00 = b.fma(w0, a00); a01 = b.fma(w1, a01);
+                    b = FloatVector.broadcast(F, y[y1 + j]);
+                    a10 = b.fma(w0, a10); a11 = b.fma(w1, a11);
+                    b = FloatVector.broadcast(F, y[y2 + j]);
+                    a20 = b.fma(w0, a20); a21 = b.fma(w1, a21);
+                    b = FloatVector.broadcast(F, y[y3 + j]);
+                    a30 = b.fma(w0, a30); a31 = b.fma(w1, a31);
+                }
+                int o = r * vocab + v;
+                a00.intoArray(out, o); a01.intoArray(out, o + L);
+                a10.intoArray(out, o + vocab); a11.intoArray(out, o + vocab + L);
+                a20.intoArray(out, o + 2 * vocab); a21.intoArray(out, o + 2 * vocab + L);
+                a30.intoArray(out, o + 3 * vocab); a31.intoArray(out, o + 3 * vocab + L);
+            }
+            for (; r < rows; r++) logitsColumns(y, r, d, wt, vocab, out, v, v + 2 * L);
+        }
+        for (int r = 0; r < rows; r++) logitsColumns(y, r, d, wt, vocab, out, v, v1);
+    }
+
+    /** One row's columns [v0, v1): single vectors, then scalars. */
+    private static void logitsColumns(float[] y, int r, int d, float[] wt, int vocab, float[] out, int v0, int v1) {
+        int v = v0, yo = r * d;
+        for (; v + L <= v1; v += L) {
+            FloatVector a = FloatVector.zero(F);
+            for (int j = 0; j < d; j++) a = FloatVector.broadcast(F, y[yo + j]).fma(FloatVector.fromArray(F, wt, j * vocab + v), a);
+            a.intoArray(out, r * vocab + v);
+        }
+        for (; v < v1; v++) {
+            float a = 0;
+            for (int j = 0; j < d; j++) a = Math.fma(y[yo + j], wt[j * vocab + v], a);
+            out[r * vocab + v] = a;
+        }
+    }
+
+    /** The largest value of a[off .. off+n), vectorised (max is exact in any order). */
+    public static float max(float[] a, int off, int n) {
+        int v = n - n % L, i = 0;
+        FloatVector m = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+        for (; i < v; i += L) m = m.max(FloatVector.fromArray(F, a, off + i));
+        float s = Float.NEGATIVE_INFINITY;
+        for (int k = 0; k < L; k++) s = Math.max(s, m.lane(k));
+        for (; i < n; i++) s = Math.max(s, a[off + i]);
+        return s;
     }
 
     // ---------------------------------------------------------------- g · W_U

@@ -108,10 +108,20 @@ public final class ProbeLoss {
             total += cross + (lse - target.lse()[r]) * target.psum()[r];
             if (!grad) continue;
             float scale = (float) (1.0 / sum);
-            for (i = 0; i < v; i++) logits[o + i] = logits[o + i] * scale - p[o + i];
+            for (i = 0; i < vv; i += L) {
+                FloatVector q = FloatVector.fromArray(F, logits, o + i).mul(scale);
+                q.sub(FloatVector.fromArray(F, p, o + i)).intoArray(logits, o + i);
+            }
+            for (; i < v; i++) logits[o + i] = logits[o + i] * scale - p[o + i];
             if (capped != null) {
-                for (i = 0; i < v; i++) {
-                    float sc = (float) (capped[o + i] / c);
+                float ic = (float) (1.0 / c);
+                for (i = 0; i < vv; i += L) {
+                    FloatVector sc = FloatVector.fromArray(F, capped, o + i).mul(ic);
+                    FloatVector f = sc.mul(sc).neg().add(1f);
+                    FloatVector.fromArray(F, logits, o + i).mul(f).intoArray(logits, o + i);
+                }
+                for (; i < v; i++) {
+                    float sc = capped[o + i] * ic;
                     logits[o + i] *= 1f - sc * sc;
                 }
             }

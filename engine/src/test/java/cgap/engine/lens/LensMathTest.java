@@ -76,6 +76,40 @@ class LensMathTest {
     }
 
     @Test
+    void logitsEqualReferenceBitForBitWhateverTheSplit() {
+        Random r = new Random(5);
+        int[][] shapes = {{1, 1, 1}, {1, 16, 5}, {3, 300, 17}, {4, 128, 64}, {5, 257, 64}, {9, 1000, 40}, {13, 129, 33}};
+        try (Arena arena = Arena.ofConfined()) {
+            for (DType dt : new DType[]{DType.F32, DType.BF16}) {
+                for (int[] s : shapes) {
+                    int m = s[0], vocab = s[1], d = s[2];
+                    float[] y = new float[m * d];
+                    for (int i = 0; i < y.length; i++) y[i] = (float) r.nextGaussian();
+                    MemorySegment w = weights(arena, dt, vocab, d, r);
+                    float[] ref = new float[m * vocab], whole = new float[m * vocab], split = new float[m * vocab];
+                    LensMath.logitsReference(y, m, d, w, dt, vocab, ref);
+                    float[] wt = LensMath.transposeHead(w, dt, vocab, d);
+                    LensMath.logits(y, m, d, wt, vocab, whole, 0, vocab);
+                    int cut = Math.min(vocab, 7);
+                    LensMath.logits(y, m, d, wt, vocab, split, cut, vocab);
+                    LensMath.logits(y, m, d, wt, vocab, split, 0, cut);
+                    for (int i = 0; i < ref.length; i++) {
+                        String at = dt + " rows=" + m + " vocab=" + vocab + " d=" + d + " at " + i;
+                        assertEquals(Float.floatToRawIntBits(ref[i]), Float.floatToRawIntBits(whole[i]), at);
+                        assertEquals(Float.floatToRawIntBits(ref[i]), Float.floatToRawIntBits(split[i]), at + " (split)");
+                    }
+                    double dd = 0;
+                    for (int j = 0; j < d; j++) dd += (double) y[j] * LensMath.weight(w, dt, j);
+                    assertEquals(dd, ref[0], 1e-4 * d);
+                }
+            }
+        }
+        float[] a = {3, -1, 7.5f, 2, Float.NEGATIVE_INFINITY, 9, 1, 0, -4, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 12, 1};
+        assertEquals(12f, LensMath.max(a, 0, a.length));
+        assertEquals(7.5f, LensMath.max(a, 0, 4));
+    }
+
+    @Test
     void affineIdentityIsExactAndGeneralAffineMatchesNaive() {
         Random r = new Random(3);
         for (int d : new int[]{5, 16, 64, 70}) {
