@@ -114,16 +114,17 @@ public final class TuneLensCommand {
                 throw new Args.UsageException("tune-lens: " + outDir + " holds a lens training with other settings (" + settingsFile + ": " + diff
                         + "); resume it with the same command, or choose another --out");
             }
-        } else {
-            Path tmp = settingsFile.resolveSibling(SETTINGS_FILE + ".tmp");
-            Files.writeString(tmp, JSON.writeValueAsString(recorded));
-            Files.move(tmp, settingsFile, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         }
 
         List<String> docs = TrainingText.documents(text, field);
         TrainingText.Corpus corpus = TrainingText.build(docs, TrainingText.encoder(modelDir, chat), seqLen, valFraction, seed);
-        try (CpuBackend be = new CpuBackend(threads); Model model = Model.load(modelDir, be)) {
-            LensTrainer trainer = new LensTrainer(model, settings, corpus.train(), corpus.validation());
+        try (CpuBackend be = new CpuBackend(threads); Model model = Model.load(modelDir, be);
+             LensTrainer trainer = new LensTrainer(model, settings, corpus.train(), corpus.validation())) {
+            if (!resuming) { // recorded once the model and the text have loaded, so a failed start leaves no settings behind
+                Path tmp = settingsFile.resolveSibling(SETTINGS_FILE + ".tmp");
+                Files.writeString(tmp, JSON.writeValueAsString(recorded));
+                Files.move(tmp, settingsFile, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            }
             err.printf(Locale.ROOT, "cgap tune-lens: %s lens for %s (%d layers, d %d, vocab %d), %s%n", param.id(), modelDir, model.numLayers(),
                     model.hiddenSize(), model.vocabSize(), be.name());
             err.printf(Locale.ROOT, "cgap tune-lens: %s: %d documents%s -> %d training sequences (%d tokens), %d validation sequences (%d tokens), up to %d tokens each%n",
@@ -136,7 +137,6 @@ public final class TuneLensCommand {
             Progress progress = new Progress(err, model.numLayers(), steps);
             LensTrainer.Result r = trainer.train(outDir, progress);
             progress.finish();
-            trainer.close();
             double[] best = r.bestEval().lensKl(), raw = r.rawKl();
             out.printf(Locale.ROOT, "tuned lens (step %d of %d, validation KL early/mid/late %s vs raw lens %s nats) written to %s%n",
                     r.bestStep(), steps, Progress.bands(best, model.numLayers()), Progress.bands(raw, model.numLayers()), outDir);

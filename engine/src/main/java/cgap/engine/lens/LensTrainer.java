@@ -44,7 +44,7 @@ import java.util.concurrent.ConcurrentLinkedDeque;
  * <p>The out folder holds {@code checkpoint.safetensors} (parameters, momentum and the state as metadata, replaced
  * atomically) and the best lens so far ({@code lens.safetensors}, {@code lens.json}).
  */
-public final class LensTrainer {
+public final class LensTrainer implements AutoCloseable {
     public static final String CHECKPOINT = "checkpoint.safetensors";
     static final float MOMENTUM = 0.9f;
     static final double CLIP = 1.0;
@@ -480,6 +480,7 @@ public final class LensTrainer {
     }
 
     /** Releases the probe pool. */
+    @Override
     public void close() {
         par.close();
     }
