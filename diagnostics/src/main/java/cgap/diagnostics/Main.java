@@ -16,6 +16,7 @@ public final class Main {
               trace      one prompt through one model: tokens, next-token log-probs, greedy text, per-layer KL to final
               tokenize   text to token ids with a model's tokenizer.json
               chat       render a model's chat template for one user turn, with its token ids
+              tune-lens  train a tuned lens (one affine translator per layer) for a model on a text file
               help       this text; 'cgap <command> --help' for a command's options""";
 
     private Main() {
@@ -38,6 +39,7 @@ public final class Main {
                 case "trace" -> help ? usage(out, TraceCommand.USAGE) : TraceCommand.run(rest, out, err);
                 case "run" -> help ? usage(out, cgap.diagnostics.run.RunCommand.USAGE) : cgap.diagnostics.run.RunCommand.run(rest, out, err);
                 case "tokenize" -> cgap.tokenizer.TokenizeCommand.run(rest, out, err);
+                case "tune-lens" -> help ? usage(out, cgap.diagnostics.cli.TuneLensCommand.USAGE) : cgap.diagnostics.cli.TuneLensCommand.run(rest, out, err);
                 case "chat" -> help ? usage(out, cgap.diagnostics.cli.ChatCommand.USAGE) : cgap.diagnostics.cli.ChatCommand.run(rest, out, err);
                 default -> {
                     err.println("cgap: unknown command '" + cmd + "'\n" + USAGE);
