@@ -203,7 +203,43 @@ public final class Report {
                     List.of(band("IT - PT, tuned", x, t.get("gap_kl"), Charts.GAP)), true), fig.resolve("gap_per_layer_tuned")));
             alts.add("gap per layer, tuned lens");
         }
+        JsonNode lenses = summary.path("lenses");
+        double[][] val = lensValidation(lenses);
+        if (val != null) {
+            figs.add(lensValidationFigure(fig.resolve("lens_validation_kl"), "Lens validation KL per layer (from tune-lens): raw vs tuned",
+                    List.of("PT raw", "PT tuned", "IT raw", "IT tuned"), val));
+            alts.add("lens validation KL per layer, raw vs tuned");
+        }
         Files.writeString(out.resolve("report.html"), html(s, tuned, summary, figs, alts, store, ids));
+    }
+
+    /** The four validation curves (PT raw, PT tuned, IT raw, IT tuned) recorded by tune-lens, or null when absent. */
+    static double[][] lensValidation(JsonNode lenses) {
+        JsonNode pt = lenses.path("pt").path("training"), it = lenses.path("it").path("training");
+        JsonNode[] series = {pt.path("raw_lens_validation_kl"), pt.path("validation_kl"), it.path("raw_lens_validation_kl"), it.path("validation_kl")};
+        double[][] v = new double[4][];
+        for (int i = 0; i < 4; i++) {
+            if (!series[i].isArray() || series[i].isEmpty()) return null;
+            v[i] = new double[series[i].size()];
+            for (int l = 0; l < v[i].length; l++) v[i][l] = series[i].get(l).isNull() ? Double.NaN : series[i].get(l).asDouble();
+        }
+        return v;
+    }
+
+    /**
+     * Per-layer validation KL curves (one per label, equal lengths) as a figure (PNG and SVG at {@code base}); returns
+     * the PNG. Used by the run report and by tune-lens.
+     */
+    public static byte[] lensValidationFigure(Path base, String title, List<String> labels, double[][] curves) throws IOException {
+        java.awt.Color[] colors = {Charts.PT, Charts.PT_TUNED, Charts.IT, Charts.IT_TUNED};
+        List<Charts.Band> bands = new ArrayList<>();
+        for (int i = 0; i < curves.length; i++) {
+            double[] x = new double[curves[i].length];
+            for (int l = 0; l < x.length; l++) x[l] = l;
+            bands.add(new Charts.Band(labels.get(i), x, curves[i], curves[i], curves[i], colors[i % colors.length]));
+        }
+        Files.createDirectories(base.getParent());
+        return Charts.save(Charts.bands(title, "layer", "validation KL(p_L || p_l) (nats)", bands, false), base);
     }
 
     static String esc(String t) {
@@ -266,7 +302,19 @@ public final class Report {
             }
             h.append("</tr>\n");
         }
-        h.append("</table>\n<h2>Commitment layers</h2><table><tr><th class=\"l\">condition</th><th>mean layer</th><th>mean depth fraction</th><th>steps</th></tr>\n");
+        h.append("</table>\n");
+        double[][] val = lensValidation(summary.path("lenses"));
+        if (val != null) {
+            h.append("<h2>Tuned lenses</h2><p>Validation KL per layer recorded when the lenses were trained (<code>cgap tune-lens</code>): "
+                    + "the tuned lens should sit below the raw lens at every intermediate layer.</p>\n<table><tr><th>layer</th><th>PT raw</th>"
+                    + "<th>PT tuned</th><th>IT raw</th><th>IT tuned</th></tr>\n");
+            for (int l = 0; l < val[0].length; l++) {
+                h.append(String.format(Locale.ROOT, "<tr><td>%d</td><td>%.4f</td><td>%.4f</td><td>%.4f</td><td>%.4f</td></tr>\n",
+                        l, val[0][l], val[1][l], val[2][l], val[3][l]));
+            }
+            h.append("</table>\n");
+        }
+        h.append("<h2>Commitment layers</h2><table><tr><th class=\"l\">condition</th><th>mean layer</th><th>mean depth fraction</th><th>steps</th></tr>\n");
         summary.path("commitment_layers").fields().forEachRemaining(e -> {
             if (!e.getValue().isObject()) return;
             h.append(String.format(Locale.ROOT, "<tr><td class=\"l\">%s</td><td>%s</td><td>%s</td><td>%d</td></tr>\n", esc(e.getKey()),

@@ -9,6 +9,8 @@ import cgap.diagnostics.report.Report;
 import cgap.engine.Model;
 import cgap.engine.backend.Backend;
 import cgap.engine.cpu.CpuBackend;
+import cgap.engine.lens.TunedLens;
+import cgap.engine.lens.TunedLensLibraryImport;
 import cgap.engine.model.ModelConfig;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -48,6 +50,11 @@ public final class RunCommand {
               --stop-token TEXT      a further token that ends generation (repeatable), besides EOS and models.yaml's
               --skip-first-steps N   token steps dropped at the start of each generation (default 1, the paper code's)
               --bootstrap N          bootstrap resamples (default 2000)   --bootstrap-seed S (default 0)
+              --lens raw|tuned       readout (default raw); tuned also reads every step through a tuned lens per
+                                     model and reports every metric for both readouts side by side
+              --pt-lens DIR --it-lens DIR
+                                     tuned lenses (from cgap tune-lens, or the tuned-lens library's
+                                     config.json + params.pt); each must belong to its model (head hash)
               --batch N              prompts generated together, one forward pass per step for all (default 8);
                                      results are the same bits whatever N, so N may change on resume
               --threads N            CPU threads (default: all cores)
@@ -67,7 +74,7 @@ public final class RunCommand {
         Args a = new Args("run", argv, Set.of(),
                 Set.of("pair", "models-dir", "pt", "it", "prompts", "limit", "sample", "seed", "where", "max-new-tokens",
                         "it-format", "pt-format", "chat-template", "template-arg", "skip-first-steps", "bootstrap",
-                        "bootstrap-seed", "threads", "out", "stop-token", "batch"));
+                        "bootstrap-seed", "threads", "out", "stop-token", "batch", "lens", "pt-lens", "it-lens"));
         Path repoRoot = Path.of(System.getenv().getOrDefault("CGAP_ROOT", ".")).toAbsolutePath().normalize();
         Resolved r = resolve(a, repoRoot);
         int maxNew = a.getInt("max-new-tokens", r.embedded() ? 24 : 512);
@@ -106,7 +113,20 @@ public final class RunCommand {
         settings.put("it_format", itFormat.name().toLowerCase());
         settings.set("template_args", JSON.valueToTree(targs));
         settings.set("stop_tokens", JSON.valueToTree(stopTokens));
-        settings.put("readout", "raw");
+        String lensMode = a.get("lens") == null ? "raw" : a.get("lens");
+        if (!lensMode.equals("raw") && !lensMode.equals("tuned")) throw new Args.UsageException("run: --lens must be raw or tuned, got '" + lensMode + "'");
+        boolean tunedLens = lensMode.equals("tuned");
+        if (tunedLens && (a.get("pt-lens") == null || a.get("it-lens") == null)) {
+            throw new Args.UsageException("run: --lens tuned needs --pt-lens DIR and --it-lens DIR (train them with cgap tune-lens)");
+        }
+        if (!tunedLens && (a.get("pt-lens") != null || a.get("it-lens") != null)) {
+            throw new Args.UsageException("run: --pt-lens/--it-lens are read only with --lens tuned");
+        }
+        settings.put("readout", tunedLens ? "raw+tuned" : "raw");
+        if (tunedLens) {
+            settings.put("pt_lens", Path.of(a.get("pt-lens")).toAbsolutePath().normalize().toString());
+            settings.put("it_lens", Path.of(a.get("it-lens")).toAbsolutePath().normalize().toString());
+        }
         settings.put("decoding", "greedy");
         settings.put("vocab_mask", false);
         Path runJson = outDir.resolve("run.json");
@@ -126,9 +146,13 @@ public final class RunCommand {
              Model pt = Model.load(r.ptDir(), be);
              Model it = Model.load(r.itDir(), be)) {
             checkPair(pt.config(), it.config());
+            TunedLens ptLens = tunedLens ? loadLens(Path.of(a.get("pt-lens")), pt, "--pt-lens") : null;
+            TunedLens itLens = tunedLens ? loadLens(Path.of(a.get("it-lens")), it, "--it-lens") : null;
             List<Side> sides = List.of(
-                    new Side("pt", pt, Prompting.load(r.ptDir(), ptFormat, templateSpec, targs, stopTokens, pt.config().eosTokenIds())),
-                    new Side("it", it, Prompting.load(r.itDir(), itFormat, templateSpec, targs, stopTokens, it.config().eosTokenIds())));
+                    new Side("pt", pt, Prompting.load(r.ptDir(), ptFormat, templateSpec, targs, stopTokens, pt.config().eosTokenIds()),
+                            ptLens == null ? null : ptLens::translate),
+                    new Side("it", it, Prompting.load(r.itDir(), itFormat, templateSpec, targs, stopTokens, it.config().eosTokenIds()),
+                            itLens == null ? null : itLens::translate));
             err.println("cgap run: " + r.description());
             err.println("cgap run: " + prompts.size() + " prompts, up to " + maxNew + " new tokens, " + be.name() + ", output " + outDir);
             int batch = a.getInt("batch", 8);
@@ -160,14 +184,46 @@ public final class RunCommand {
                 if (!done || to > resumed) progress.prompt(to, fresh, steps, done);
             }
             progress.finish();
-            Summarizer.Result sum = new Summarizer(pt.numLayers(), skipFirst, resamples, bootSeed).summarize(store, ids);
-            ObjectNode summary = Report.summaryJson(sum, settings, r, pt.config(), it.config(), skipFirst, resamples, bootSeed);
+            Summarizer summarizer = new Summarizer(pt.numLayers(), skipFirst, resamples, bootSeed);
+            Summarizer.Result sum = summarizer.summarize(store, ids);
+            Summarizer.Result tuned = tunedLens ? summarizer.summarize(store, ids, "tuned") : null;
+            ObjectNode summary = Report.summaryJson(sum, tuned, settings, r, pt.config(), it.config(), skipFirst, resamples, bootSeed);
+            if (tunedLens) {
+                ObjectNode lenses = summary.putObject("lenses");
+                lenses.set("pt", lensInfo(ptLens, Path.of(a.get("pt-lens"))));
+                lenses.set("it", lensInfo(itLens, Path.of(a.get("it-lens"))));
+            }
             writeAtomically(outDir.resolve("summary.json"), JSON.writeValueAsString(summary));
-            writeAtomically(outDir.resolve("summary.csv"), Report.summaryCsv(sum));
-            Report.write(outDir, sum, summary, store, ids, prompts);
+            writeAtomically(outDir.resolve("summary.csv"), Report.summaryCsv(sum, tuned));
+            Report.write(outDir, sum, tuned, summary, store, ids, prompts);
             out.println(Report.headline(sum, outDir));
         }
         return 0;
+    }
+
+    /** A cgap lens folder (lens.json), or the tuned-lens library's (config.json + params.pt); refused on another model. */
+    static TunedLens loadLens(Path dir, Model model, String flag) {
+        if (!Files.isDirectory(dir)) throw new Args.UsageException("run: " + flag + " " + dir + " is not a folder");
+        try {
+            if (Files.isRegularFile(dir.resolve(TunedLens.JSON_FILE))) return TunedLens.load(dir, model);
+            if (Files.isRegularFile(dir.resolve("params.pt"))) return TunedLensLibraryImport.load(dir, model);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("run: " + flag + ": " + e.getMessage(), e);
+        }
+        throw new Args.UsageException("run: " + flag + " " + dir + " holds neither " + TunedLens.JSON_FILE + " (cgap tune-lens) nor params.pt (tuned-lens library)");
+    }
+
+    static ObjectNode lensInfo(TunedLens lens, Path dir) throws IOException {
+        ObjectNode n = JSON.createObjectNode();
+        n.put("path", dir.toAbsolutePath().normalize().toString());
+        n.put("parameterisation", lens.parameterisation().id());
+        n.put("unembedding_sha256", lens.modelHash());
+        Path json = dir.resolve(TunedLens.JSON_FILE);
+        if (Files.isRegularFile(json)) {
+            JsonNode t = JSON.readTree(json.toFile()).path("training");
+            if (!t.isMissingNode()) n.set("training", t);
+        }
+        return n;
     }
 
     static void writeAtomically(Path p, String text) throws IOException {
