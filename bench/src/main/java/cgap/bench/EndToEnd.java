@@ -227,12 +227,17 @@ public final class EndToEnd {
                         f(r.decodeMedian()), f(min(r.decodeTps())), f(max(r.decodeTps())),
                         f(r.firstPrefillTps()), f(r.firstDecodeTps()), r.peakRssKb() / 1024));
             }
-            md.append(String.format(Locale.ROOT, "| **cgap / llama.cpp** | %s | **%.2f×** | **%.2f×** | %.2f× / %.2f× | %.2f× |%n", c.dtype(),
-                    c.prefillMedian() / l.prefillMedian(), c.decodeMedian() / l.decodeMedian(),
+            md.append(String.format(Locale.ROOT, "| **cgap / llama.cpp** | %s | **%.2f×** (per round: %.2f×) | **%.2f×** (per round: %.2f×) | %.2f× / %.2f× | %.2f× |%n",
+                    c.dtype(), c.prefillMedian() / l.prefillMedian(), pairedRatio(c.prefillTps(), l.prefillTps()),
+                    c.decodeMedian() / l.decodeMedian(), pairedRatio(c.decodeTps(), l.decodeTps()),
                     c.firstPrefillTps() / l.firstPrefillTps(), c.firstDecodeTps() / l.firstDecodeTps(),
                     (double) c.peakRssKb() / l.peakRssKb()));
         }
         md.append('\n');
+        md.append("Ratios: cgap's median over llama.cpp's; \"per round\": the median over rounds of the ratio within a round (the two engines ran "
+                + "back to back, so a slow patch of a shared machine hits both). First run: cgap's warm-up run in a fresh JVM (JIT compiling), "
+                + "llama.cpp's warm-up run after loading (first round's process). Timed cgap runs reuse one warm JVM per dtype; every llama.cpp round "
+                + "is a fresh process.\n\n");
         md.append("Date: ").append(started).append(". Machine: ").append(cpuModel()).append(", ")
                 .append(Runtime.getRuntime().availableProcessors()).append(" cores. JDK: ")
                 .append(System.getProperty("java.vm.vendor")).append(' ').append(Runtime.version()).append(". llama.cpp: ")
@@ -460,6 +465,13 @@ public final class EndToEnd {
         StringJoiner j = new StringJoiner(",");
         for (int x : t) j.add(Integer.toString(x));
         return j.toString();
+    }
+
+    /** Median over rounds of a[r] / b[r]. */
+    static double pairedRatio(double[] a, double[] b) {
+        double[] r = new double[a.length];
+        for (int k = 0; k < a.length; k++) r[k] = a[k] / b[k];
+        return median(r);
     }
 
     static double median(double[] v) {
