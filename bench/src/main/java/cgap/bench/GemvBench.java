@@ -18,7 +18,8 @@ import java.util.concurrent.TimeUnit;
  * figure that matters is weight bytes streamed per second. The {@link Bytes} aux counter adds N·K·bytes(dtype) per
  * call, which JMH reports as a rate ({@code gemv:weightBytes}, bytes/s); divide by 1e9 for GB/s and compare with
  * {@code ./bench/ceilings}' read bandwidth. Shapes: an MLP projection of a d = 2048 model (2048 → 8192) and an
- * lm-head of vocab 32000 (2048 → 32000). Weights are 134 MB / 268 MB (BF16 / F32) and 131 MB / 262 MB: past any cache.
+ * lm-head of vocab 32000 (2048 → 32000). Weights are 33.6 MB / 67.1 MB (BF16 / F32) and 131 MB / 262 MB: the smaller
+ * shape is of the order of a large L3, so its rate can exceed DRAM bandwidth; the lm-head shape is past any cache.
  *
  * <pre>./bench/jmh GemvBench                 (all shapes, BF16 and F32, 2 threads)</pre>
  */
