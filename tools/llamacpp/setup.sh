@@ -5,7 +5,8 @@
 #      (node-llama-cpp/llama/gitRelease.bundle), the second prebuilt CPU shared libraries of that same release
 #      (libllama, libggml, libggml-base, libllama-common, libggml-cpu-<variant>.so loaded at run time).
 #   2. unpacks that source into build/llama.cpp (headers, gguf-py for hf_to_gguf.py, examples).
-#   3. compiles build/cgap_llama_ref from cgap_llama_ref.cpp against the prebuilt libraries (seconds),
+#   3. compiles build/cgap_llama_ref from cgap_llama_ref.cpp and build/cgap_llama_bench from cgap_llama_bench.cpp
+#      (prefill/decode timing for bench/e2e) against the prebuilt libraries (seconds),
 #      and llama.cpp's own examples/eval-callback as build/llama-eval-callback (best effort).
 # Needs node/npm, git, g++ and an x86-64 Linux; reaches only the npm registry.
 set -euo pipefail
@@ -40,7 +41,7 @@ if [ "$(cat "$src/.cgap-source" 2>/dev/null || true)" != "$head" ]; then
   rm -rf "$src"
   git -c advice.detachedHead=false clone -q "$bundle" "$src"
   echo "$head" > "$src/.cgap-source"
-  rm -f build/cgap_llama_ref build/llama-eval-callback
+  rm -f build/cgap_llama_ref build/cgap_llama_bench build/llama-eval-callback
 fi
 
 lib_main="$(cd "$libdir" && ls libllama.v*.so | head -1)"
@@ -52,6 +53,11 @@ if [ ! -x build/cgap_llama_ref ] || [ cgap_llama_ref.cpp -nt build/cgap_llama_re
   echo "llamacpp: compiling build/cgap_llama_ref"
   g++ "${cxx_flags[@]}" -DCGAP_GGML_BACKEND_DIR="\"$libdir\"" cgap_llama_ref.cpp -o build/cgap_llama_ref.tmp "${link_flags[@]}"
   mv build/cgap_llama_ref.tmp build/cgap_llama_ref
+fi
+if [ ! -x build/cgap_llama_bench ] || [ cgap_llama_bench.cpp -nt build/cgap_llama_bench ] || [ setup.sh -nt build/cgap_llama_bench ]; then
+  echo "llamacpp: compiling build/cgap_llama_bench"
+  g++ "${cxx_flags[@]}" -DCGAP_GGML_BACKEND_DIR="\"$libdir\"" cgap_llama_bench.cpp -o build/cgap_llama_bench.tmp "${link_flags[@]}"
+  mv build/cgap_llama_bench.tmp build/cgap_llama_bench
 fi
 
 # llama.cpp's eval-callback example (prints every graph tensor); it finds the CPU backend next to itself.
@@ -66,4 +72,4 @@ if [ ! -x build/llama-eval-callback ]; then
     echo "llamacpp: llama-eval-callback did not compile (optional; see build/eval-callback.log)" >&2
   fi
 fi
-echo "llamacpp: ready ($here/build/cgap_llama_ref)"
+echo "llamacpp: ready ($here/build/cgap_llama_ref, $here/build/cgap_llama_bench)"

@@ -1,0 +1,214 @@
+// cgap_llama_bench: times llama.cpp's prefill and greedy decode on a GGUF, for bench/e2e (cgap.bench.EndToEnd).
+//
+// Usage:
+//   cgap_llama_bench MODEL.gguf --tokens 1,2,3 [--decode N] [--threads T] [--warmup 0|1]
+//
+// The same work cgap's side of the benchmark does, in one process:
+//   load the model (CPU only, mmap), create a context with T threads (n_threads = n_threads_batch = T),
+//   an F32 KV cache (type_k = type_v = F32, as cgap's KV cache and cgap_llama_ref), flash attention off
+//   (as cgap_llama_ref), one sequence, n_batch = n_ubatch >= the prompt length;
+//   warm-up (unless --warmup 0): the whole timed sequence below once, then the KV cache is cleared;
+//   prefill: the prompt's token ids (no BOS added) in ONE llama_decode, logits for the last position only,
+//            then argmax of those logits (timed);
+//   decode:  N single-token llama_decode calls, each fed the argmax of the previous logits (greedy), each
+//            followed by its own argmax (timed). N steps are timed regardless of the tokens chosen (no EOS stop).
+// Wall times are CLOCK_MONOTONIC (std::chrono::steady_clock).
+//
+// Output: one line on stdout,
+//   prefill_ms=<f> decode_ms=<f> n_prompt=<n> n_decode=<N> warm_prefill_ms=<f> warm_decode_ms=<f> load_ms=<f>
+//   peak_rss_kb=<getrusage ru_maxrss> threads=<T> first=<first generated id> last=<last generated id>
+// (warm_* are the warm-up run's times, i.e. the first run after loading; -1 with --warmup 0.)
+//
+// Environment: CGAP_GGML_BACKEND_DIR overrides the directory the CPU backend variants are loaded from
+// (default: the directory baked in at build time, CGAP_GGML_BACKEND_DIR macro); CGAP_LLAMA_VERBOSE=1 shows logs.
+
+#include "llama.h"
+#include "ggml.h"
+#include "ggml-backend.h"
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#ifndef CGAP_GGML_BACKEND_DIR
+#define CGAP_GGML_BACKEND_DIR ""
+#endif
+
+namespace {
+
+void quiet_log(enum ggml_log_level level, const char * text, void *) {
+    static bool last_shown = false;
+    const bool show = getenv("CGAP_LLAMA_VERBOSE") != nullptr
+        || (level == GGML_LOG_LEVEL_CONT ? last_shown : level >= GGML_LOG_LEVEL_WARN);
+    if (level != GGML_LOG_LEVEL_CONT) last_shown = show;
+    if (show) fputs(text, stderr);
+}
+
+[[noreturn]] void die(const std::string & msg) {
+    fprintf(stderr, "cgap_llama_bench: %s\n", msg.c_str());
+    exit(1);
+}
+
+std::vector<llama_token> parse_tokens(const std::string & s) {
+    std::vector<llama_token> out;
+    size_t i = 0;
+    while (i < s.size()) {
+        size_t j = s.find(',', i);
+        if (j == std::string::npos) j = s.size();
+        std::string part = s.substr(i, j - i);
+        if (!part.empty()) {
+            char * end = nullptr;
+            long v = strtol(part.c_str(), &end, 10);
+            if (*end != '\0' || v < 0) die("bad token id '" + part + "'");
+            out.push_back(static_cast<llama_token>(v));
+        }
+        i = j + 1;
+    }
+    return out;
+}
+
+double now_ms() {
+    using namespace std::chrono;
+    return duration<double, std::milli>(steady_clock::now().time_since_epoch()).count();
+}
+
+int argmax(const float * v, int n) {
+    int best = 0;
+    for (int i = 1; i < n; ++i) if (v[i] > v[best]) best = i;
+    return best;
+}
+
+struct Timing {
+    double prefill_ms = 0, decode_ms = 0;
+    int first = -1, last = -1;
+};
+
+// One prefill + n_decode greedy steps on an empty KV cache.
+Timing run_once(llama_context * ctx, const std::vector<llama_token> & tokens, int n_decode, int n_vocab) {
+    Timing t;
+    llama_batch batch = llama_batch_init(static_cast<int32_t>(tokens.size()), 0, 1);
+    for (size_t i = 0; i < tokens.size(); ++i) {
+        batch.token[i] = tokens[i];
+        batch.pos[i] = static_cast<llama_pos>(i);
+        batch.n_seq_id[i] = 1;
+        batch.seq_id[i][0] = 0;
+        batch.logits[i] = i + 1 == tokens.size() ? 1 : 0;
+    }
+    batch.n_tokens = static_cast<int32_t>(tokens.size());
+    llama_batch one = llama_batch_init(1, 0, 1);
+
+    double t0 = now_ms();
+    if (llama_decode(ctx, batch) != 0) die("llama_decode failed on the prompt");
+    const float * logits = llama_get_logits_ith(ctx, -1);
+    if (!logits) die("no logits after the prompt");
+    int next = argmax(logits, n_vocab);
+    double t1 = now_ms();
+    t.prefill_ms = t1 - t0;
+    t.first = next;
+
+    llama_pos pos = static_cast<llama_pos>(tokens.size());
+    double t2 = now_ms();
+    for (int k = 0; k < n_decode; ++k) {
+        one.token[0] = next;
+        one.pos[0] = pos++;
+        one.n_seq_id[0] = 1;
+        one.seq_id[0][0] = 0;
+        one.logits[0] = 1;
+        one.n_tokens = 1;
+        if (llama_decode(ctx, one) != 0) die("llama_decode failed while decoding");
+        const float * l = llama_get_logits_ith(ctx, 0);
+        if (!l) die("no logits while decoding");
+        next = argmax(l, n_vocab);
+    }
+    t.decode_ms = now_ms() - t2;
+    t.last = next;
+    llama_batch_free(one);
+    llama_batch_free(batch);
+    return t;
+}
+
+} // namespace
+
+int main(int argc, char ** argv) {
+    std::string model_path, tokens_arg;
+    int n_decode = 64, n_threads = 2, warmup = 1;
+    for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i];
+        auto next = [&]() -> std::string {
+            if (i + 1 >= argc) die("missing value after " + a);
+            return argv[++i];
+        };
+        if (a == "--tokens") tokens_arg = next();
+        else if (a == "--decode") n_decode = atoi(next().c_str());
+        else if (a == "--threads") n_threads = atoi(next().c_str());
+        else if (a == "--warmup") warmup = atoi(next().c_str());
+        else if (a.rfind("--", 0) == 0) die("unknown option " + a);
+        else if (model_path.empty()) model_path = a;
+        else die("unexpected argument " + a);
+    }
+    if (model_path.empty() || tokens_arg.empty() || n_decode < 0 || n_threads < 1) {
+        die("usage: cgap_llama_bench MODEL.gguf --tokens 1,2,3 [--decode N] [--threads T] [--warmup 0|1]");
+    }
+    std::vector<llama_token> tokens = parse_tokens(tokens_arg);
+    if (tokens.empty()) die("no tokens");
+
+    llama_log_set(quiet_log, nullptr);
+    const char * dir = getenv("CGAP_GGML_BACKEND_DIR");
+    if (dir == nullptr || *dir == '\0') dir = CGAP_GGML_BACKEND_DIR;
+    if (*dir) ggml_backend_load_all_from_path(dir); else ggml_backend_load_all();
+    llama_backend_init();
+
+    double tl0 = now_ms();
+    llama_model_params mparams = llama_model_default_params();
+    mparams.n_gpu_layers = 0;
+    llama_model * model = llama_model_load_from_file(model_path.c_str(), mparams);
+    if (!model) die("failed to load model " + model_path);
+    const llama_vocab * vocab = llama_model_get_vocab(model);
+    const int n_vocab = llama_vocab_n_tokens(vocab);
+    for (llama_token t : tokens) {
+        if (t >= n_vocab) die("token id " + std::to_string(t) + " >= n_vocab " + std::to_string(n_vocab));
+    }
+
+    const uint32_t n_total = static_cast<uint32_t>(tokens.size() + n_decode);
+    llama_context_params cparams = llama_context_default_params();
+    cparams.n_ctx = std::max<uint32_t>(256, n_total + 16);
+    cparams.n_batch = std::max<uint32_t>(512, static_cast<uint32_t>(tokens.size()));
+    cparams.n_ubatch = cparams.n_batch;
+    cparams.n_seq_max = 1;
+    cparams.n_threads = n_threads;
+    cparams.n_threads_batch = n_threads;
+    cparams.type_k = GGML_TYPE_F32;
+    cparams.type_v = GGML_TYPE_F32;
+    cparams.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_DISABLED;
+    cparams.no_perf = true;
+    llama_context * ctx = llama_init_from_model(model, cparams);
+    if (!ctx) die("failed to create context");
+    const double load_ms = now_ms() - tl0;
+
+    Timing warm{-1, -1, -1, -1};
+    if (warmup) {
+        warm = run_once(ctx, tokens, n_decode, n_vocab);
+        llama_memory_clear(llama_get_memory(ctx), true);
+    }
+    Timing t = run_once(ctx, tokens, n_decode, n_vocab);
+
+    struct rusage ru {};
+    getrusage(RUSAGE_SELF, &ru);
+    printf("prefill_ms=%.3f decode_ms=%.3f n_prompt=%zu n_decode=%d warm_prefill_ms=%.3f warm_decode_ms=%.3f "
+           "load_ms=%.3f peak_rss_kb=%ld threads=%d first=%d last=%d\n",
+           t.prefill_ms, t.decode_ms, tokens.size(), n_decode, warm.prefill_ms, warm.decode_ms, load_ms,
+           ru.ru_maxrss, n_threads, t.first, t.last);
+    fflush(stdout);
+
+    llama_free(ctx);
+    llama_model_free(model);
+    llama_backend_free();
+    return 0;
+}
