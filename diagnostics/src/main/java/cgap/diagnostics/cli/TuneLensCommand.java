@@ -138,7 +138,14 @@ public final class TuneLensCommand {
             LensTrainer.Result r = trainer.train(outDir, progress);
             progress.finish();
             double[] best = r.bestEval().lensKl(), raw = r.rawKl();
-            out.printf(Locale.ROOT, "tuned lens (step %d of %d, validation KL early/mid/late %s vs raw lens %s nats) written to %s%n",
+            // per-layer validation KL, raw vs tuned: a table and a figure beside the lens
+            StringBuilder csv = new StringBuilder("layer,raw_lens_validation_kl,tuned_lens_validation_kl\n");
+            for (int l = 0; l < raw.length; l++) csv.append(l).append(',').append(raw[l]).append(',').append(best[l]).append('\n');
+            Files.writeString(outDir.resolve("validation_kl.csv"), csv);
+            cgap.diagnostics.report.Report.lensValidationFigure(outDir.resolve("validation_kl"),
+                    "Validation KL per layer: raw vs tuned lens (" + modelDir.getFileName() + ")", List.of("raw lens", "tuned lens"),
+                    new double[][]{raw, best});
+            out.printf(Locale.ROOT, "tuned lens (step %d of %d, validation KL early/mid/late %s vs raw lens %s nats) written to %s (validation_kl.csv, validation_kl.png/.svg)%n",
                     r.bestStep(), steps, Progress.bands(best, model.numLayers()), Progress.bands(raw, model.numLayers()), outDir);
         }
         return 0;

@@ -231,7 +231,8 @@ public final class Report {
      * the PNG. Used by the run report and by tune-lens.
      */
     public static byte[] lensValidationFigure(Path base, String title, List<String> labels, double[][] curves) throws IOException {
-        java.awt.Color[] colors = {Charts.PT, Charts.PT_TUNED, Charts.IT, Charts.IT_TUNED};
+        java.awt.Color[] colors = curves.length == 2 ? new java.awt.Color[]{Charts.PT, Charts.PT_TUNED}
+                : new java.awt.Color[]{Charts.PT, Charts.PT_TUNED, Charts.IT, Charts.IT_TUNED};
         List<Charts.Band> bands = new ArrayList<>();
         for (int i = 0; i < curves.length; i++) {
             double[] x = new double[curves[i].length];

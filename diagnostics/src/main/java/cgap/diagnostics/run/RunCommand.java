@@ -7,6 +7,7 @@ import cgap.diagnostics.data.PromptSets;
 import cgap.diagnostics.pairs.PairRegistry;
 import cgap.diagnostics.report.Report;
 import cgap.engine.Model;
+import cgap.engine.ModelLoadException;
 import cgap.engine.backend.Backend;
 import cgap.engine.cpu.CpuBackend;
 import cgap.engine.lens.TunedLens;
@@ -207,8 +208,8 @@ public final class RunCommand {
         try {
             if (Files.isRegularFile(dir.resolve(TunedLens.JSON_FILE))) return TunedLens.load(dir, model);
             if (Files.isRegularFile(dir.resolve("params.pt"))) return TunedLensLibraryImport.load(dir, model);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("run: " + flag + ": " + e.getMessage(), e);
+        } catch (IllegalArgumentException | ModelLoadException e) {
+            throw new IllegalArgumentException(flag + " " + e.getMessage(), e);
         }
         throw new Args.UsageException("run: " + flag + " " + dir + " holds neither " + TunedLens.JSON_FILE + " (cgap tune-lens) nor params.pt (tuned-lens library)");
     }

@@ -65,7 +65,7 @@ class TuneLensCommandTest {
         assertTrue(r.out().contains("written to " + out), r.out());
         assertTrue(r.err().contains("tokens/s") && r.err().contains("(early/mid/late)") && r.err().contains("step 16/16"), r.err());
         assertTrue(r.err().contains("cycled"), "a 40-story corpus is too small for 16 x 256 tokens, and the run says so: " + r.err());
-        for (String f : List.of("lens.json", "lens.safetensors", "checkpoint.safetensors", "tune.json")) assertTrue(Files.isRegularFile(out.resolve(f)), f);
+        for (String f : List.of("lens.json", "lens.safetensors", "checkpoint.safetensors", "tune.json", "validation_kl.csv", "validation_kl.png", "validation_kl.svg")) assertTrue(Files.isRegularFile(out.resolve(f)), f);
         assertBeatsRawLens(out, 7);
         try (CpuBackend be = new CpuBackend(2); Model m = Model.load(pt, be); Model other = Model.load(it, be)) {
             TunedLens lens = TunedLens.load(out, m);

@@ -2,6 +2,9 @@ package cgap.diagnostics.run;
 
 import cgap.diagnostics.Main;
 import cgap.engine.Shared;
+import cgap.engine.Model;
+import cgap.engine.cpu.CpuBackend;
+import cgap.engine.lens.TunedLens;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -136,6 +139,47 @@ class RunCommandTest {
                 assertArrayEquals(gunzip(whole.resolve(f)), gunzip(killed.resolve(f)), f);
             }
         }
+    }
+
+    /**
+     * With identity lenses (the starting point of training, which returns h bit for bit) the tuned readout is the raw
+     * lens exactly: every per-layer curve, scalar and commitment figure of "tuned" equals its raw twin. Lenses of
+     * another model are refused.
+     */
+    @Test
+    void tunedReadoutWithIdentityLensesEqualsTheRawLens() throws IOException {
+        Path lenses = tmp.resolve("identity-lenses");
+        try (CpuBackend be = new CpuBackend(1); Model pt = Model.load(pair.resolve("pt"), be); Model it = Model.load(pair.resolve("it"), be);
+             Model other = Model.load(Shared.path("models/stories260K"), be)) {
+            TunedLens.identity(pt, TunedLens.Parameterisation.AFFINE).save(lenses.resolve("pt"));
+            TunedLens.identity(it, TunedLens.Parameterisation.RESIDUAL).save(lenses.resolve("it"));
+            TunedLens.identity(other, TunedLens.Parameterisation.AFFINE).save(lenses.resolve("other"));
+        }
+        Path out = tmp.resolve("tuned");
+        Cli c = cgap(defaultArgs(out, "--limit", "5", "--lens", "tuned", "--pt-lens", lenses.resolve("pt").toString(),
+                "--it-lens", lenses.resolve("it").toString()).toArray(String[]::new));
+        assertEquals(0, c.rc(), c.err());
+        JsonNode s = summary(out);
+        assertEquals("raw+tuned", s.get("settings").get("readout").asText());
+        JsonNode tuned = s.get("tuned");
+        assertEquals(s.get("per_layer"), tuned.get("per_layer"), "identity lenses read exactly the raw lens");
+        assertEquals(s.get("scalars"), tuned.get("scalars"));
+        assertEquals(s.get("commitment_layers"), tuned.get("commitment_layers"));
+        assertEquals("affine", s.get("lenses").get("pt").get("parameterisation").asText());
+        assertEquals("residual", s.get("lenses").get("it").get("parameterisation").asText());
+        for (String f : List.of("figures/kl_per_layer_raw_vs_tuned.png", "figures/kl_per_layer_raw_vs_tuned.svg", "figures/gap_per_layer_tuned.png")) {
+            assertTrue(Files.size(out.resolve(f)) > 100, f);
+        }
+        assertTrue(Files.readAllLines(out.resolve("summary.csv")).get(0).contains("tuned_gap_kl_mean"));
+        assertTrue(Files.readString(out.resolve("report.html")).contains("tuned lens [95% CI]"));
+
+        Cli other = cgap(defaultArgs(tmp.resolve("tuned-other"), "--limit", "2", "--lens", "tuned", "--pt-lens", lenses.resolve("other").toString(),
+                "--it-lens", lenses.resolve("it").toString()).toArray(String[]::new));
+        assertEquals(1, other.rc(), other.err());
+        assertTrue(other.err().contains("--pt-lens"), other.err());
+        Cli missing = cgap(defaultArgs(tmp.resolve("tuned-missing"), "--lens", "tuned").toArray(String[]::new));
+        assertEquals(2, missing.rc());
+        assertTrue(missing.err().contains("--pt-lens DIR and --it-lens DIR"), missing.err());
     }
 
     @Test
