@@ -3,7 +3,6 @@ package cgap.engine.cpu;
 import cgap.engine.safetensors.DType;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
@@ -29,11 +28,12 @@ import java.nio.ByteOrder;
  *       multiplied against four rows of x at a time in a 4×4 register tile.</li>
  * </ul>
  * Batched decoding, one-token-at-a-time decoding, prefill and teacher forcing therefore give the same bits for the
- * same row (tested).
+ * same row (tested). BF16 weights are read 2L at a time as L ints (low halves: even k, high halves: odd k, no
+ * conversion instruction), x is pair-split to match ({@link #pairSplit}), so a lane's chain takes k = 2c·L + 2l, then
+ * 2c·L + 2l + 1; the staged tiles use the same layout and order.
  */
 public final class MatMul {
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
-    static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
     static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
     static final int L = F.length();
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -74,11 +74,15 @@ public final class MatMul {
     /** Output columns [n0, n1) of a product with few rows: dot products, four rows of W at a time. */
     public static void multiplyRows(float[] x, int m, int k, MemorySegment w, DType dt, int n, float[] out, int n0, int n1) {
         boolean bf16 = isBf16(dt);
-        int kv = k - k % L;
+        int kv = vectorPart(bf16, k);
+        if (bf16) x = pairSplit(x, m, k);
         float[] tmp = new float[4 * L];
         int j = n0;
         for (; j + 4 <= n1; j += 4) {
-            for (int i = 0; i < m; i++) dot4(x, i * k, w, bf16, j, k, kv, out, i * n + j, tmp);
+            for (int i = 0; i < m; i++) {
+                if (bf16) dot4Bf16(x, i * k, w, j, k, kv, out, i * n + j, tmp);
+                else dot4(x, i * k, w, false, j, k, kv, out, i * n + j, tmp);
+            }
         }
         for (; j < n1; j++) {
             for (int i = 0; i < m; i++) out[i * n + j] = dot(x, i * k, w, bf16, (long) j * k, k, kv, tmp);
@@ -114,12 +118,79 @@ public final class MatMul {
         out[o + 3] = s3;
     }
 
-    private static FloatVector load(MemorySegment w, boolean bf16, long elem) {
-        if (bf16) {
-            ShortVector s = ShortVector.fromMemorySegment(S, w, elem * 2, ByteOrder.LITTLE_ENDIAN);
-            IntVector iv = (IntVector) s.convertShape(VectorOperators.S2I, I, 0);
-            return iv.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+    /**
+     * dot4 for BF16 weights: one 512-bit load brings 2L weights as L ints; the low halves (shifted up) are the weights
+     * of even k, the high halves (masked) those of odd k. x comes pair-split ({@link #pairSplit}), so each lane does
+     * its even FMA, then its odd one: the order {@link #stage} and the tiles reproduce.
+     */
+    private static void dot4Bf16(float[] x, int xo, MemorySegment w, int j, int k, int kv, float[] out, int o, float[] tmp) {
+        long b0 = (long) j * k * 2, b1 = b0 + 2L * k, b2 = b1 + 2L * k, b3 = b2 + 2L * k;
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        for (int t = 0; t < kv; t += 2 * L) {
+            FloatVector xe = FloatVector.fromArray(F, x, xo + t), xd = FloatVector.fromArray(F, x, xo + t + L);
+            long bt = 2L * t;
+            IntVector v0 = IntVector.fromMemorySegment(I, w, b0 + bt, ByteOrder.LITTLE_ENDIAN);
+            IntVector v1 = IntVector.fromMemorySegment(I, w, b1 + bt, ByteOrder.LITTLE_ENDIAN);
+            IntVector v2 = IntVector.fromMemorySegment(I, w, b2 + bt, ByteOrder.LITTLE_ENDIAN);
+            IntVector v3 = IntVector.fromMemorySegment(I, w, b3 + bt, ByteOrder.LITTLE_ENDIAN);
+            a0 = xe.fma(v0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a0);
+            a1 = xe.fma(v1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a1);
+            a2 = xe.fma(v2.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a2);
+            a3 = xe.fma(v3.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a3);
+            a0 = xd.fma(v0.and(0xffff0000).reinterpretAsFloats(), a0);
+            a1 = xd.fma(v1.and(0xffff0000).reinterpretAsFloats(), a1);
+            a2 = xd.fma(v2.and(0xffff0000).reinterpretAsFloats(), a2);
+            a3 = xd.fma(v3.and(0xffff0000).reinterpretAsFloats(), a3);
         }
+        a0.intoArray(tmp, 0);
+        a1.intoArray(tmp, L);
+        a2.intoArray(tmp, 2 * L);
+        a3.intoArray(tmp, 3 * L);
+        sum4(tmp, 0);
+        float s0 = tmp[0], s1 = tmp[1], s2 = tmp[2], s3 = tmp[3];
+        long w0 = (long) j * k, w1 = w0 + k, w2 = w1 + k, w3 = w2 + k;
+        for (int t = kv; t < k; t++) {
+            float xv = x[xo + t];
+            s0 += xv * w1(w, true, w0 + t);
+            s1 += xv * w1(w, true, w1 + t);
+            s2 += xv * w1(w, true, w2 + t);
+            s3 += xv * w1(w, true, w3 + t);
+        }
+        out[o] = s0;
+        out[o + 1] = s1;
+        out[o + 2] = s2;
+        out[o + 3] = s3;
+    }
+
+    /** The part of k done by vectors: whole chunks of L (F32) or of 2L (BF16, read as pairs); the rest is the tail. */
+    static int vectorPart(boolean bf16, int k) {
+        int c = bf16 ? 2 * L : L;
+        return k - k % c;
+    }
+
+    /**
+     * x with each chunk of 2L columns of [0, vectorPart) reordered as its even columns then its odd columns (the
+     * tail as it was): the layout that meets BF16 weights read as pairs.
+     */
+    static float[] pairSplit(float[] x, int m, int k) {
+        int kv = vectorPart(true, k);
+        float[] p = new float[m * k];
+        for (int i = 0; i < m; i++) {
+            int o = i * k;
+            for (int c = 0; c < kv; c += 2 * L) {
+                for (int l = 0; l < L; l++) {
+                    p[o + c + l] = x[o + c + 2 * l];
+                    p[o + c + L + l] = x[o + c + 2 * l + 1];
+                }
+            }
+            System.arraycopy(x, o + kv, p, o + kv, k - kv);
+        }
+        return p;
+    }
+
+    /** L F32 weights from element {@code elem} (BF16 weights are read in pairs, see {@link #dot4Bf16}). */
+    private static FloatVector load(MemorySegment w, boolean bf16, long elem) {
+        if (bf16) throw new IllegalStateException("BF16 weights are read as pairs");
         return FloatVector.fromMemorySegment(F, w, elem * 4, ByteOrder.LITTLE_ENDIAN);
     }
 
@@ -129,7 +200,15 @@ public final class MatMul {
 
     static float dot(float[] x, int xo, MemorySegment w, boolean bf16, long wo, int k, int kv, float[] tmp) {
         FloatVector acc = FloatVector.zero(F);
-        for (int t = 0; t < kv; t += L) acc = FloatVector.fromArray(F, x, xo + t).fma(load(w, bf16, wo + t), acc);
+        if (bf16) {
+            for (int t = 0; t < kv; t += 2 * L) {
+                IntVector iv = IntVector.fromMemorySegment(I, w, (wo + t) * 2, ByteOrder.LITTLE_ENDIAN);
+                acc = FloatVector.fromArray(F, x, xo + t).fma(iv.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), acc);
+                acc = FloatVector.fromArray(F, x, xo + t + L).fma(iv.and(0xffff0000).reinterpretAsFloats(), acc);
+            }
+        } else {
+            for (int t = 0; t < kv; t += L) acc = FloatVector.fromArray(F, x, xo + t).fma(load(w, false, wo + t), acc);
+        }
         acc.intoArray(tmp, 0);
         float s = sum1(tmp, 0);
         for (int t = kv; t < k; t++) s += x[xo + t] * w1(w, bf16, wo + t);
@@ -212,7 +291,8 @@ public final class MatMul {
             return;
         }
         boolean bf16 = isBf16(dt);
-        int kv = k - k % L;
+        int kv = vectorPart(bf16, k);
+        if (bf16) x = pairSplit(x, m, k);
         float[] ws = new float[4 * k];
         float[] tmp = new float[4 * L];
         float[] acc = new float[(m - m % 4) * 4 * L];
@@ -319,7 +399,7 @@ public final class MatMul {
         return s;
     }
 
-    /** Stages rows [j, j + rows) of W as f32 into ws ([rows, k]). */
+    /** Stages rows [j, j + rows) of W as f32 into ws ([rows, k]); BF16 rows in the pair-split layout of {@link #pairSplit}. */
     static void stage(MemorySegment w, boolean bf16, long j, int rows, int k, float[] ws) {
         int count = rows * k;
         long from = j * k;
@@ -327,8 +407,16 @@ public final class MatMul {
             MemorySegment.copy(w, F32, from * 4, ws, 0, count);
             return;
         }
-        int v = count - count % L, i = 0;
-        for (; i < v; i += L) load(w, true, from + i).intoArray(ws, i);
-        for (; i < count; i++) ws[i] = w1(w, true, from + i);
+        int kv = vectorPart(true, k);
+        for (int r = 0; r < rows; r++) {
+            long row = from + (long) r * k;
+            int o = r * k;
+            for (int t = 0; t < kv; t += 2 * L) {
+                IntVector iv = IntVector.fromMemorySegment(I, w, (row + t) * 2, ByteOrder.LITTLE_ENDIAN);
+                iv.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(ws, o + t);
+                iv.and(0xffff0000).reinterpretAsFloats().intoArray(ws, o + t + L);
+            }
+            for (int t = kv; t < k; t++) ws[o + t] = w1(w, true, row + t);
+        }
     }
 }
