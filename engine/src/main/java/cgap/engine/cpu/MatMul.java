@@ -77,20 +77,26 @@ public final class MatMul {
         int kv = vectorPart(bf16, k);
         if (bf16) x = pairSplit(x, m, k);
         float[] tmp = new float[4 * L];
-        int j = n0;
-        for (; j + 4 <= n1; j += 4) {
+        // Four rows of W per pass, taken a quarter of the range apart: four streams far from each other read
+        // faster here than four adjacent rows (measured 30 vs 20 GB/s per core for BF16 rows 4 KiB apart).
+        int q = (n1 - n0) / 4;
+        for (int r = 0; r < q; r++) {
+            int j0 = n0 + r, j1 = j0 + q, j2 = j1 + q, j3 = j2 + q;
             for (int i = 0; i < m; i++) {
-                if (bf16) dot4Bf16(x, i * k, w, j, k, kv, out, i * n + j, tmp);
-                else dot4(x, i * k, w, false, j, k, kv, out, i * n + j, tmp);
+                int o = i * n;
+                if (bf16) dot4Bf16(x, i * k, w, j0, j1, j2, j3, k, kv, out, o, tmp);
+                else dot4(x, i * k, w, j0, j1, j2, j3, k, kv, out, o, tmp);
             }
         }
-        for (; j < n1; j++) {
+        for (int j = n0 + 4 * q; j < n1; j++) {
             for (int i = 0; i < m; i++) out[i * n + j] = dot(x, i * k, w, bf16, (long) j * k, k, kv, tmp);
         }
     }
 
-    private static void dot4(float[] x, int xo, MemorySegment w, boolean bf16, int j, int k, int kv, float[] out, int o, float[] tmp) {
-        long w0 = (long) j * k, w1 = w0 + k, w2 = w1 + k, w3 = w2 + k;
+    /** Outputs j0..j3 of x row xo (into out[o + j]), F32 weights. */
+    private static void dot4(float[] x, int xo, MemorySegment w, int j0, int j1, int j2, int j3, int k, int kv, float[] out, int o, float[] tmp) {
+        boolean bf16 = false;
+        long w0 = (long) j0 * k, w1 = (long) j1 * k, w2 = (long) j2 * k, w3 = (long) j3 * k;
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
         for (int t = 0; t < kv; t += L) {
             FloatVector xv = FloatVector.fromArray(F, x, xo + t);
@@ -112,10 +118,10 @@ public final class MatMul {
             s2 += xv * w1(w, bf16, w2 + t);
             s3 += xv * w1(w, bf16, w3 + t);
         }
-        out[o] = s0;
-        out[o + 1] = s1;
-        out[o + 2] = s2;
-        out[o + 3] = s3;
+        out[o + j0] = s0;
+        out[o + j1] = s1;
+        out[o + j2] = s2;
+        out[o + j3] = s3;
     }
 
     /**
@@ -123,8 +129,9 @@ public final class MatMul {
      * of even k, the high halves (masked) those of odd k. x comes pair-split ({@link #pairSplit}), so each lane does
      * its even FMA, then its odd one: the order {@link #stage} and the tiles reproduce.
      */
-    private static void dot4Bf16(float[] x, int xo, MemorySegment w, int j, int k, int kv, float[] out, int o, float[] tmp) {
-        long b0 = (long) j * k * 2, b1 = b0 + 2L * k, b2 = b1 + 2L * k, b3 = b2 + 2L * k;
+    private static void dot4Bf16(float[] x, int xo, MemorySegment w, int j0, int j1, int j2, int j3, int k, int kv, float[] out, int o,
+                                 float[] tmp) {
+        long b0 = (long) j0 * k * 2, b1 = (long) j1 * k * 2, b2 = (long) j2 * k * 2, b3 = (long) j3 * k * 2;
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
         for (int t = 0; t < kv; t += 2 * L) {
             FloatVector xe = FloatVector.fromArray(F, x, xo + t), xd = FloatVector.fromArray(F, x, xo + t + L);
@@ -148,7 +155,7 @@ public final class MatMul {
         a3.intoArray(tmp, 3 * L);
         sum4(tmp, 0);
         float s0 = tmp[0], s1 = tmp[1], s2 = tmp[2], s3 = tmp[3];
-        long w0 = (long) j * k, w1 = w0 + k, w2 = w1 + k, w3 = w2 + k;
+        long w0 = (long) j0 * k, w1 = (long) j1 * k, w2 = (long) j2 * k, w3 = (long) j3 * k;
         for (int t = kv; t < k; t++) {
             float xv = x[xo + t];
             s0 += xv * w1(w, true, w0 + t);
@@ -156,10 +163,10 @@ public final class MatMul {
             s2 += xv * w1(w, true, w2 + t);
             s3 += xv * w1(w, true, w3 + t);
         }
-        out[o] = s0;
-        out[o + 1] = s1;
-        out[o + 2] = s2;
-        out[o + 3] = s3;
+        out[o + j0] = s0;
+        out[o + j1] = s1;
+        out[o + j2] = s2;
+        out[o + j3] = s3;
     }
 
     /** The part of k done by vectors: whole chunks of L (F32) or of 2L (BF16, read as pairs); the rest is the tail. */
