@@ -110,8 +110,11 @@ public final class CpuBackend implements Backend {
         if (wt.cols() != k) throw new IllegalArgumentException("matmul " + wt.name() + ": x has " + k + " columns, weight has " + wt.cols());
         if (out.rows() != m || out.cols() != n) throw new IllegalArgumentException("matmul " + wt.name() + ": out is " + out.rows() + "x" + out.cols() + ", expected " + m + "x" + n);
         float[] xs = b(x).data(), os = b(out).data();
-        // Columns per task: enough work per task to amortise dispatch (and, packed, the staging of W rows).
-        int grain = (int) Math.max(8, Math.min(n, (1L << 16) / Math.max(1, (long) m * k / 256 + 1)));
+        // Columns per task: about 2^18 multiply-adds each (enough to amortise dispatch and the staging of W rows),
+        // a multiple of 4 (the tiles' W rows), at most threads × 4 tasks (Parallel caps it). A decode GEMV of
+        // 1024 × 1024 thus still spreads over the threads.
+        long macsPerColumn = Math.max(1L, (long) m * k);
+        int grain = (int) Math.max(4, Math.min(n, ((1L << 18) / macsPerColumn + 3) / 4 * 4));
         par.forRange(n, grain, (c0, c1) -> MatMul.multiply(xs, m, k, wt.seg(), wt.dtype(), n, os, c0, c1));
         if (bias != null) {
             CpuWeight bw = w(bias);
