@@ -6,9 +6,10 @@ import cgap.engine.Capture;
 import cgap.engine.Model;
 import cgap.engine.Point;
 import cgap.engine.Session;
+import cgap.engine.backend.Backend;
+import cgap.engine.backend.Buf;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.stream.IntStream;
 
@@ -90,40 +91,50 @@ public final class Side {
         }
         // The step's metrics of each sequence still generating, computed where its lens rows are made.
         StepMetrics[] pending = new StepMetrics[b], pendingTuned = new StepMetrics[b];
+        // Every vocabulary-sized array is allocated once per sequence (its [layers][vocab] lens rows) or once per batch
+        // size (the device buffers of the lens product), not once per step: a step's garbage is O(layers × hidden).
+        float[][][] raw = new float[b][layers][v], tunedRows = tuned == null ? null : new float[b][layers][v];
+        Backend be = model.backend();
+        Buf[] lens = new Buf[4]; // input and logits of the raw lens, then of the tuned lens, for the current row count
         Session.Decoder decoder = (m, seqs, acts) -> {
-            float[] stacked = new float[seqs.length * layers * d];
+            int rows = seqs.length * layers;
+            if (lens[0] == null || lens[0].rows() != rows) {
+                lens[0] = be.alloc(rows, d);
+                lens[1] = be.alloc(rows, v);
+                if (tuned != null) {
+                    lens[2] = be.alloc(rows, d);
+                    lens[3] = be.alloc(rows, v);
+                }
+            }
             for (int a = 0; a < seqs.length; a++)
-                for (int l = 0; l < layers; l++) System.arraycopy(acts[a].get(Point.RESID_POST, l), 0, stacked, (a * layers + l) * d, d);
-            float[] all = m.unembed(stacked, seqs.length * layers);
-            float[] allTuned = null;
+                for (int l = 0; l < layers; l++) be.writeRows(lens[0], a * layers + l, 1, acts[a].get(Point.RESID_POST, l), 0);
+            m.unembed(lens[0], lens[1]);
             if (tuned != null) {
                 // every sequence's row of layer l through translator l, then one product for all
-                float[] rows = new float[seqs.length * d], translated = new float[seqs.length * layers * d];
+                float[] in = new float[seqs.length * d];
                 for (int l = 0; l < layers; l++) {
-                    for (int a = 0; a < seqs.length; a++) System.arraycopy(acts[a].get(Point.RESID_POST, l), 0, rows, a * d, d);
-                    float[] t = tuned.translate(l, rows, seqs.length);
-                    for (int a = 0; a < seqs.length; a++) System.arraycopy(t, a * d, translated, (a * layers + l) * d, d);
+                    for (int a = 0; a < seqs.length; a++) System.arraycopy(acts[a].get(Point.RESID_POST, l), 0, in, a * d, d);
+                    float[] t = tuned.translate(l, in, seqs.length);
+                    for (int a = 0; a < seqs.length; a++) be.writeRows(lens[2], a * layers + l, 1, t, a * d);
                 }
-                allTuned = m.unembed(translated, seqs.length * layers);
+                m.unembed(lens[2], lens[3]);
             }
-            float[] tunedLogits = allTuned;
             float[][] next = new float[seqs.length][];
             // One sequence per task: the metric passes over [layers × vocab] are the step's largest cost after the
             // lens product, and each sequence's are independent (its own Metrics, so the same bits in any order).
             IntStream.range(0, seqs.length).parallel().forEach(a -> {
-                float[][] perLayer = new float[layers][];
+                int seq = seqs[a];
                 float[][] resid = new float[layers][];
                 for (int l = 0; l < layers; l++) {
-                    perLayer[l] = Arrays.copyOfRange(all, (a * layers + l) * v, (a * layers + l + 1) * v);
+                    be.readRows(lens[1], a * layers + l, 1, raw[seq][l], 0);
                     resid[l] = acts[a].get(Point.RESID_POST, l);
                 }
-                pending[seqs[a]] = metrics[seqs[a]].step(perLayer, resid, null);
-                next[a] = perLayer[layers - 1];
-                if (tunedLogits != null) {
-                    float[][] tl = new float[layers][];
-                    for (int l = 0; l < layers; l++) tl[l] = Arrays.copyOfRange(tunedLogits, (a * layers + l) * v, (a * layers + l + 1) * v);
+                pending[seq] = metrics[seq].step(raw[seq], resid, null);
+                next[a] = raw[seq][layers - 1];
+                if (tuned != null) {
+                    for (int l = 0; l < layers; l++) be.readRows(lens[3], a * layers + l, 1, tunedRows[seq][l], 0);
                     // against the model's own output distribution (a probe may sit on the last block too)
-                    pendingTuned[seqs[a]] = tunedMetrics[seqs[a]].step(tl, next[a], resid, null);
+                    pendingTuned[seq] = tunedMetrics[seq].step(tunedRows[seq], next[a], resid, null);
                 }
             });
             return next;

@@ -28,6 +28,19 @@ public interface Backend extends AutoCloseable {
     /** Copies rows [fromRow, fromRow+n) of a buffer to the host. */
     float[] readRows(Buf src, int fromRow, int n);
 
+    /** Copies rows [fromRow, fromRow+n) of a buffer into dst at dstOff (no allocation where the backend can). */
+    default void readRows(Buf src, int fromRow, int n, float[] dst, int dstOff) {
+        float[] r = readRows(src, fromRow, n);
+        System.arraycopy(r, 0, dst, dstOff, r.length);
+    }
+
+    /** Copies n·cols host values from src at srcOff into rows [dstRow, dstRow+n) of a buffer. */
+    default void writeRows(Buf dst, int dstRow, int n, float[] src, int srcOff) {
+        float[] all = read(dst);
+        System.arraycopy(src, srcOff, all, dstRow * dst.cols(), n * dst.cols());
+        write(dst, all);
+    }
+
     /** dst[i, :] = src[srcRow0 + i, :] for i in [0, n). */
     void copyRows(Buf src, int srcRow0, Buf dst, int dstRow0, int n);
 

@@ -85,6 +85,18 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
+    public void readRows(Buf src, int fromRow, int n, float[] dst, int dstOff) {
+        int c = src.cols();
+        System.arraycopy(b(src).data(), fromRow * c, dst, dstOff, n * c);
+    }
+
+    @Override
+    public void writeRows(Buf dst, int dstRow, int n, float[] src, int srcOff) {
+        int c = dst.cols();
+        System.arraycopy(src, srcOff, b(dst).data(), dstRow * c, n * c);
+    }
+
+    @Override
     public void copyRows(Buf src, int srcRow0, Buf dst, int dstRow0, int n) {
         if (src.cols() != dst.cols()) throw new IllegalArgumentException("copyRows: " + src.cols() + " vs " + dst.cols() + " columns");
         System.arraycopy(b(src).data(), srcRow0 * src.cols(), b(dst).data(), dstRow0 * dst.cols(), n * src.cols());
