@@ -9,20 +9,12 @@ import cgap.engine.cpu.CpuWeight;
 import cgap.engine.safetensors.DType;
 import org.openjdk.jmh.annotations.*;
 import org.openjdk.jmh.infra.Blackhole;
-import org.openjdk.jmh.results.RunResult;
-import org.openjdk.jmh.runner.Runner;
-import org.openjdk.jmh.runner.options.ChainedOptionsBuilder;
-import org.openjdk.jmh.runner.options.OptionsBuilder;
-import org.openjdk.jmh.runner.options.TimeValue;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
-import java.util.Collection;
-import java.util.LinkedHashMap;
 import java.util.Locale;
-import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
@@ -43,7 +35,7 @@ import java.util.stream.IntStream;
  * (a Llama-3.2-style vocabulary, 32 layers, batch 4).
  *
  * <pre>
- * ./bench/lens-sweep                     (both shapes, prints the sweep / GEMM ratio)
+ * ./bench/lens-sweep                     (both shapes, interleaved rounds in one JVM, prints the sweep / GEMM ratio)
  * ./bench/jmh LensSweepBench -p shape=16-1024-32000-8
  * </pre>
  */
@@ -107,13 +99,21 @@ public class LensSweepBench {
     /** The lens GEMM alone: [B·L, d] · head[V, d]ᵀ into preallocated logits. */
     @Benchmark
     public void gemm(Blackhole bh) {
+        bh.consume(doGemm());
+    }
+
+    float doGemm() {
         backend.matmul(hn, head, null, logits);
-        bh.consume(logits.data()[0]);
+        return logits.data()[0];
     }
 
     /** The whole sweep of one step: unembed of all B·L rows, then the metrics of every sequence. */
     @Benchmark
     public void sweep(Blackhole bh) {
+        bh.consume(doSweep());
+    }
+
+    StepMetrics[] doSweep() {
         int rows = batch * layers;
         // Model.unembed(float[], rows)
         Buf h = backend.alloc(rows, d);
@@ -134,34 +134,55 @@ public class LensSweepBench {
             }
             out[a] = metrics[a].step(perLayer, res, null);
         });
-        bh.consume(out);
+        return out;
     }
 
-    /** Runs both benchmarks for the given shapes (default: both) and prints time per step and the ratio. */
-    public static void main(String[] args) throws Exception {
+    /**
+     * Interleaved timing in this JVM, for a shared machine: per shape, {@code warm} untimed rounds, then
+     * {@code rounds} rounds each timing one GEMM and one sweep back to back (order alternating), so both see the
+     * same load; prints medians, min and the median of the per-round ratios. Args: [SHAPES [ROUNDS [WARM]]].
+     * ({@code ./bench/jmh LensSweepBench} runs the same two methods under JMH, one after the other.)
+     */
+    public static void main(String[] args) {
         String[] shapes = args.length > 0 ? args[0].split(",") : new String[]{"16-1024-32000-8", "32-2048-128256-4"};
-        int wi = args.length > 1 ? Integer.parseInt(args[1]) : 3, mi = args.length > 2 ? Integer.parseInt(args[2]) : 5;
-        ChainedOptionsBuilder o = new OptionsBuilder().include(LensSweepBench.class.getName() + "\\.").param("shape", shapes)
-                .warmupIterations(wi).measurementIterations(mi).warmupTime(TimeValue.seconds(2)).measurementTime(TimeValue.seconds(2));
-        Collection<RunResult> res = new Runner(o.build()).run();
-        Map<String, double[]> byShape = new LinkedHashMap<>();
-        for (RunResult rr : res) {
-            String sh = rr.getParams().getParam("shape");
-            String bench = rr.getParams().getBenchmark();
-            double[] v = byShape.computeIfAbsent(sh, k -> new double[4]);
-            int at = bench.endsWith(".gemm") ? 0 : 2;
-            v[at] = rr.getPrimaryResult().getScore();
-            v[at + 1] = rr.getPrimaryResult().getScoreError();
+        int rounds = args.length > 1 ? Integer.parseInt(args[1]) : 15, warm = args.length > 2 ? Integer.parseInt(args[2]) : 5;
+        StringBuilder md = new StringBuilder("| L | d | V | B | GEMM ms/step median (min) | sweep ms/step median (min) | sweep / GEMM median of rounds (of mins) | GEMM GFLOP/s | load before / after |\n");
+        md.append("|---|---|---|---|---|---|---|---|---|\n");
+        float sink = 0;
+        for (String sh : shapes) {
+            String before = Scaling.loadAvg();
+            LensSweepBench b = new LensSweepBench();
+            b.shape = sh;
+            b.threads = 2;
+            b.setup();
+            double[] g = new double[rounds], sw = new double[rounds], ratio = new double[rounds];
+            for (int k = -warm; k < rounds; k++) {
+                double tg = 0, ts = 0;
+                for (int o = 0; o < 2; o++) {
+                    boolean gemmNow = (o == 0) == (k % 2 == 0);
+                    long t0 = System.nanoTime();
+                    if (gemmNow) sink += b.doGemm();
+                    else sink += b.doSweep().length;
+                    double ms = (System.nanoTime() - t0) / 1e6;
+                    if (gemmNow) tg = ms;
+                    else ts = ms;
+                }
+                if (k >= 0) {
+                    g[k] = tg;
+                    sw[k] = ts;
+                    ratio[k] = ts / tg;
+                }
+            }
+            b.tearDown();
+            double gm = Scaling.median(g), sm = Scaling.median(sw);
+            double gmin = Arrays.stream(g).min().orElse(0), smin = Arrays.stream(sw).min().orElse(0);
+            double gflop = 2.0 * b.batch * b.layers * b.d * (double) b.vocab / 1e9;
+            String line = String.format(Locale.ROOT, "| %d | %d | %d | %d | %.1f (%.1f) | %.1f (%.1f) | **%.2f** (%.2f) | %.0f | %s / %s |%n", b.layers, b.d, b.vocab, b.batch,
+                    gm, gmin, sm, smin, Scaling.median(ratio), smin / gmin, gflop / (gm / 1e3), before, Scaling.loadAvg());
+            System.err.print(line);
+            md.append(line);
         }
-        System.out.println();
-        System.out.println("| L | d | V | B | GEMM ms/step | sweep ms/step | sweep / GEMM | GEMM GFLOP/s |");
-        System.out.println("|---|---|---|---|---|---|---|---|");
-        for (Map.Entry<String, double[]> e : byShape.entrySet()) {
-            int[] s = Arrays.stream(e.getKey().split("-")).mapToInt(Integer::parseInt).toArray();
-            double[] v = e.getValue();
-            double gflop = 2.0 * s[0] * s[3] * s[1] * (double) s[2] / 1e9;
-            System.out.printf(Locale.ROOT, "| %d | %d | %d | %d | %.2f ± %.2f | %.2f ± %.2f | **%.2f** | %.0f |%n", s[0], s[1], s[2], s[3],
-                    v[0], v[1], v[2], v[3], v[2] / v[0], gflop / (v[0] / 1e3));
-        }
+        System.out.print(md);
+        if (sink == 42.4242f) System.out.println();
     }
 }
