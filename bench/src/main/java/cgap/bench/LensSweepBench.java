@@ -57,6 +57,7 @@ public class LensSweepBench {
     float[] resid;
     CpuBuf hn, logits;
     Metrics[] metrics;
+    float[][][] rowsOfSeq; // [B][L][V]: the logits of one GEMM, for the metrics-only timing
 
     @Setup(Level.Trial)
     public void setup() {
@@ -87,6 +88,10 @@ public class LensSweepBench {
         logits = new CpuBuf(rows, vocab);
         metrics = new Metrics[batch];
         for (int i = 0; i < batch; i++) metrics[i] = new Metrics();
+        backend.matmul(hn, head, null, logits);
+        rowsOfSeq = new float[batch][layers][];
+        for (int q = 0; q < batch; q++)
+            for (int l = 0; l < layers; l++) rowsOfSeq[q][l] = Arrays.copyOfRange(logits.data(), (q * layers + l) * vocab, (q * layers + l + 1) * vocab);
         System.out.printf(Locale.ROOT, "%n# lens sweep L=%d d=%d V=%d B=%d, %d threads: head %.0f MB BF16, logits %.1f MB f32, %.2f GFLOP per GEMM%n",
                 layers, d, vocab, batch, threads, n * 2 / 1e6, (double) rows * vocab * 4 / 1e6, 2.0 * rows * d * vocab / 1e9);
     }
@@ -105,6 +110,18 @@ public class LensSweepBench {
     float doGemm() {
         backend.matmul(hn, head, null, logits);
         return logits.data()[0];
+    }
+
+    /** The metrics alone (every sequence's {@link Metrics#step} over ready [L][V] rows, sequences in parallel). */
+    @Benchmark
+    public void metrics(Blackhole bh) {
+        bh.consume(doMetrics());
+    }
+
+    StepMetrics[] doMetrics() {
+        StepMetrics[] out = new StepMetrics[batch];
+        IntStream.range(0, batch).parallel().forEach(a -> out[a] = metrics[a].step(rowsOfSeq[a], null, null));
+        return out;
     }
 
     /** The whole sweep of one step: unembed of all B·L rows, then the metrics of every sequence. */
@@ -140,14 +157,14 @@ public class LensSweepBench {
     /**
      * Interleaved timing in this JVM, for a shared machine: per shape, {@code warm} untimed rounds, then
      * {@code rounds} rounds each timing one GEMM and one sweep back to back (order alternating), so both see the
-     * same load; prints medians, min and the median of the per-round ratios. Args: [SHAPES [ROUNDS [WARM]]].
+     * same load, then the metrics alone on ready rows; prints medians, min and the median of the per-round ratios. Args: [SHAPES [ROUNDS [WARM]]].
      * ({@code ./bench/jmh LensSweepBench} runs the same two methods under JMH, one after the other.)
      */
     public static void main(String[] args) {
         String[] shapes = args.length > 0 ? args[0].split(",") : new String[]{"16-1024-32000-8", "32-2048-128256-4"};
         int rounds = args.length > 1 ? Integer.parseInt(args[1]) : 15, warm = args.length > 2 ? Integer.parseInt(args[2]) : 5;
-        StringBuilder md = new StringBuilder("| L | d | V | B | GEMM ms/step median (min) | sweep ms/step median (min) | sweep / GEMM median of rounds (of mins) | GEMM GFLOP/s | load before / after |\n");
-        md.append("|---|---|---|---|---|---|---|---|---|\n");
+        StringBuilder md = new StringBuilder("| L | d | V | B | GEMM ms/step median (min) | sweep ms/step median (min) | sweep / GEMM median of rounds (of mins) | of which metrics ms | GEMM GFLOP/s | load before / after |\n");
+        md.append("|---|---|---|---|---|---|---|---|---|---|\n");
         float sink = 0;
         for (String sh : shapes) {
             String before = Scaling.loadAvg();
@@ -155,7 +172,7 @@ public class LensSweepBench {
             b.shape = sh;
             b.threads = 2;
             b.setup();
-            double[] g = new double[rounds], sw = new double[rounds], ratio = new double[rounds];
+            double[] g = new double[rounds], sw = new double[rounds], me = new double[rounds], ratio = new double[rounds];
             for (int k = -warm; k < rounds; k++) {
                 double tg = 0, ts = 0;
                 for (int o = 0; o < 2; o++) {
@@ -167,9 +184,13 @@ public class LensSweepBench {
                     if (gemmNow) tg = ms;
                     else ts = ms;
                 }
+                long t0 = System.nanoTime();
+                sink += b.doMetrics().length;
+                double tm = (System.nanoTime() - t0) / 1e6;
                 if (k >= 0) {
                     g[k] = tg;
                     sw[k] = ts;
+                    me[k] = tm;
                     ratio[k] = ts / tg;
                 }
             }
@@ -177,8 +198,8 @@ public class LensSweepBench {
             double gm = Scaling.median(g), sm = Scaling.median(sw);
             double gmin = Arrays.stream(g).min().orElse(0), smin = Arrays.stream(sw).min().orElse(0);
             double gflop = 2.0 * b.batch * b.layers * b.d * (double) b.vocab / 1e9;
-            String line = String.format(Locale.ROOT, "| %d | %d | %d | %d | %.1f (%.1f) | %.1f (%.1f) | **%.2f** (%.2f) | %.0f | %s / %s |%n", b.layers, b.d, b.vocab, b.batch,
-                    gm, gmin, sm, smin, Scaling.median(ratio), smin / gmin, gflop / (gm / 1e3), before, Scaling.loadAvg());
+            String line = String.format(Locale.ROOT, "| %d | %d | %d | %d | %.1f (%.1f) | %.1f (%.1f) | **%.2f** (%.2f) | %.1f | %.0f | %s / %s |%n", b.layers, b.d, b.vocab, b.batch,
+                    gm, gmin, sm, smin, Scaling.median(ratio), smin / gmin, Scaling.median(me), gflop / (gm / 1e3), before, Scaling.loadAvg());
             System.err.print(line);
             md.append(line);
         }

@@ -264,7 +264,7 @@ public final class Scaling {
         if (byPrompt) {
             LogAxis lx = new LogAxis(xLabel);
             lx.setBase(2);
-            lx.setStandardTickUnits(NumberAxis.createIntegerTickUnits());
+            lx.setNumberFormatOverride(new java.text.DecimalFormat("0"));
             x = lx;
         } else {
             NumberAxis nx = new NumberAxis(xLabel);
