@@ -127,7 +127,8 @@ public final class CpuBackend implements Backend {
         // 1024 × 1024 thus still spreads over the threads.
         long macsPerColumn = Math.max(1L, (long) m * k);
         int grain = (int) Math.max(4, Math.min(n, ((1L << 18) / macsPerColumn + 3) / 4 * 4));
-        par.forRange(n, grain, (c0, c1) -> MatMul.multiply(xs, m, k, wt.seg(), wt.dtype(), n, os, c0, c1));
+        float[] xp = MatMul.prepare(xs, m, k, wt.dtype());
+        par.forRange(n, grain, (c0, c1) -> MatMul.multiplyPrepared(xp, m, k, wt.seg(), wt.dtype(), n, os, c0, c1));
         if (bias != null) {
             CpuWeight bw = w(bias);
             for (int i = 0; i < m; i++)
