@@ -178,6 +178,14 @@ public final class Model implements AutoCloseable {
         return new Session(this);
     }
 
+    /**
+     * A fresh token state whose KV cache is sized for {@code positions} tokens up front (it still grows past them);
+     * for a caller that knows prompt length + generation cap, this avoids the cache's doubling and its copies.
+     */
+    public Session newSession(int positions) {
+        return new Session(this, positions);
+    }
+
     /** Refuses a donor whose MLP shapes differ from this model's. */
     void checkCompatible(Model donor) {
         ModelConfig a = config, b = donor.config;

@@ -14,8 +14,12 @@ public final class Session implements AutoCloseable {
     private final KvCache cache;
 
     Session(Model model) {
+        this(model, 256);
+    }
+
+    Session(Model model, int capacity) {
         this.model = model;
-        this.cache = model.backend().kvCache(model.numLayers(), model.config().kvDim(), 256);
+        this.cache = model.backend().kvCache(model.numLayers(), model.config().kvDim(), Math.max(1, capacity));
     }
 
     public Model model() {

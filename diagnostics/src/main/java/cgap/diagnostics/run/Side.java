@@ -141,7 +141,7 @@ public final class Side {
         };
         Session[] sessions = new Session[b];
         try {
-            for (int i = 0; i < b; i++) sessions[i] = model.newSession();
+            for (int i = 0; i < b; i++) sessions[i] = model.newSession(ids[i].length + maxNewTokens);
             int[][] gen = Session.generate(sessions, ids, maxNewTokens, prompting.stopIds()::contains, Capture.lastRow(Point.RESID_POST), null,
                     decoder, (seq, index, acts, logits, chosen) -> {
                         steps.get(seq).add(pending[seq]);
