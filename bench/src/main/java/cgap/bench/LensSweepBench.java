@@ -27,7 +27,8 @@ import java.util.stream.IntStream;
  * [L][V] rows go through {@link Metrics#step} (max/top-1 scan, one exp per id, KL in both directions against the
  * last layer, JS between adjacent layers). {@link #gemm} times {@code backend.matmul} alone on preallocated buffers;
  * {@link #sweep} times exactly what {@code cgap.diagnostics.run.Side}'s decoder does with the logits: the
- * {@code Model.unembed} steps (alloc, write, rmsNorm, matmul, read), the per-layer row copies, and one
+ * {@code Model.unembed} steps into reused buffers (write, rmsNorm, matmul), each row read into its sequence's reused
+ * array, and one
  * {@link Metrics} per sequence in a parallel stream (one sequence per task, as Side does).
  *
  * <p>The head is random BF16 in an {@link Arena} (no model file). Shapes ({@code shape} = L-d-V-B):
@@ -130,26 +131,30 @@ public class LensSweepBench {
         bh.consume(doSweep());
     }
 
+    Buf sweepH, sweepNorm, sweepLogits;
+    float[][][] sweepRows; // [B][L][V], reused every step as Side reuses its rows
+
     StepMetrics[] doSweep() {
         int rows = batch * layers;
-        // Model.unembed(float[], rows)
-        Buf h = backend.alloc(rows, d);
-        backend.write(h, resid);
-        Buf lg = backend.alloc(rows, vocab);
-        Buf hNorm = backend.alloc(rows, d);
-        backend.rmsNorm(h, norm, 0f, 1e-5, d, hNorm);
-        backend.matmul(hNorm, head, null, lg);
-        float[] all = backend.read(lg);
-        // Side's decoder: per-layer rows of each sequence, one Metrics per sequence, sequences in parallel
+        if (sweepH == null) {
+            sweepH = backend.alloc(rows, d);
+            sweepNorm = backend.alloc(rows, d);
+            sweepLogits = backend.alloc(rows, vocab);
+            sweepRows = new float[batch][layers][vocab];
+        }
+        // Side's decoder: the step's residual rows into a reused device buffer, Model.unembed(Buf, Buf) (norm + head),
+        // each sequence's rows read into its reused [L][V] arrays, one Metrics per sequence, sequences in parallel
+        backend.writeRows(sweepH, 0, rows, resid, 0);
+        backend.rmsNorm(sweepH, norm, 0f, 1e-5, d, sweepNorm);
+        backend.matmul(sweepNorm, head, null, sweepLogits);
         StepMetrics[] out = new StepMetrics[batch];
         IntStream.range(0, batch).parallel().forEach(a -> {
-            float[][] perLayer = new float[layers][];
             float[][] res = new float[layers][];
             for (int l = 0; l < layers; l++) {
-                perLayer[l] = Arrays.copyOfRange(all, (a * layers + l) * vocab, (a * layers + l + 1) * vocab);
+                backend.readRows(sweepLogits, a * layers + l, 1, sweepRows[a][l], 0);
                 res[l] = Arrays.copyOfRange(resid, (a * layers + l) * d, (a * layers + l + 1) * d);
             }
-            out[a] = metrics[a].step(perLayer, res, null);
+            out[a] = metrics[a].step(sweepRows[a], res, null);
         });
         return out;
     }
