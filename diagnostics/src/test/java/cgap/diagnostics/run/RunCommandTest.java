@@ -107,7 +107,10 @@ class RunCommandTest {
         // The same run in a separate JVM, killed (SIGKILL) once a few prompts are done.
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
-                "-cp", System.getProperty("java.class.path"), "cgap.diagnostics.Main"));
+                "-cp", System.getProperty("java.class.path")));
+        // the same -XX options as this JVM (e.g. -XX:MaxVectorSize, which sets the kernels' lane count and so their bits)
+        java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments().stream().filter(x -> x.startsWith("-XX:")).forEach(cmd::add);
+        cmd.add("cgap.diagnostics.Main");
         // Another batch size in each of the three runs: a prompt's results do not depend on its batch.
         cmd.addAll(defaultArgs(killed, "--threads", "1", "--batch", "3"));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(tmp.resolve("killed.log").toFile()).start();
