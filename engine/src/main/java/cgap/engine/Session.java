@@ -123,9 +123,9 @@ public final class Session implements AutoCloseable {
         int b = sessions.length;
         if (prompts.length != b) throw new IllegalArgumentException(b + " sessions but " + prompts.length + " prompts");
         Capture cap = new Capture(capture.points(), capture.layers(), true);
+        if (maxNew <= 0 || b == 0) return new int[b][0];
         int[][] out = new int[b][maxNew];
         int[] made = new int[b];
-        if (maxNew <= 0 || b == 0) return new int[b][0];
         int[] active = new int[b];
         for (int i = 0; i < b; i++) active[i] = i;
         int[][] feed = prompts.clone();

@@ -222,6 +222,7 @@ public final class Report {
             if (!series[i].isArray() || series[i].isEmpty()) return null;
             v[i] = new double[series[i].size()];
             for (int l = 0; l < v[i].length; l++) v[i][l] = series[i].get(l).isNull() ? Double.NaN : series[i].get(l).asDouble();
+            if (v[i].length != v[0].length) return null; // lenses of different depths: no common table
         }
         return v;
     }

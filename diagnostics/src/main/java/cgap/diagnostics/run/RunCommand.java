@@ -28,6 +28,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ForkJoinPool;
 
 /**
  * {@code cgap run}: the discovery run of SPEC §1–§5.1 on a PT/IT pair. Both models generate greedily in their native
@@ -127,7 +128,12 @@ public final class RunCommand {
         if (tunedLens) {
             settings.put("pt_lens", Path.of(a.get("pt-lens")).toAbsolutePath().normalize().toString());
             settings.put("it_lens", Path.of(a.get("it-lens")).toAbsolutePath().normalize().toString());
+            // the lenses' content, so that a lens retrained in the same folder is not mixed into a resumed run
+            settings.put("pt_lens_sha256", lensFileHash(Path.of(a.get("pt-lens")), "--pt-lens"));
+            settings.put("it_lens_sha256", lensFileHash(Path.of(a.get("it-lens")), "--it-lens"));
         }
+        // the kernels' accumulation order and vector width fix the last bits: a run resumed elsewhere must match
+        settings.put("numerics", CpuBackend.numerics());
         settings.put("decoding", "greedy");
         settings.put("vocab_mask", false);
         Path runJson = outDir.resolve("run.json");
@@ -143,7 +149,7 @@ public final class RunCommand {
 
         StepStore store = new StepStore(outDir);
         int threads = a.getInt("threads", Runtime.getRuntime().availableProcessors());
-        try (Backend be = new CpuBackend(threads);
+        try (Backend be = new CpuBackend(threads); ForkJoinPool metricsPool = new ForkJoinPool(threads);
              Model pt = Model.load(r.ptDir(), be);
              Model it = Model.load(r.itDir(), be)) {
             checkPair(pt.config(), it.config());
@@ -151,9 +157,9 @@ public final class RunCommand {
             TunedLens itLens = tunedLens ? loadLens(Path.of(a.get("it-lens")), it, "--it-lens") : null;
             List<Side> sides = List.of(
                     new Side("pt", pt, Prompting.load(r.ptDir(), ptFormat, templateSpec, targs, stopTokens, pt.config().eosTokenIds()),
-                            ptLens == null ? null : ptLens::translate),
+                            ptLens == null ? null : ptLens::translate, metricsPool),
                     new Side("it", it, Prompting.load(r.itDir(), itFormat, templateSpec, targs, stopTokens, it.config().eosTokenIds()),
-                            itLens == null ? null : itLens::translate));
+                            itLens == null ? null : itLens::translate, metricsPool));
             err.println("cgap run: " + r.description());
             err.println("cgap run: " + prompts.size() + " prompts, up to " + maxNew + " new tokens, " + be.name() + ", output " + outDir);
             int batch = a.getInt("batch", 8);
@@ -212,6 +218,21 @@ public final class RunCommand {
             throw new IllegalArgumentException(flag + " " + e.getMessage(), e);
         }
         throw new Args.UsageException("run: " + flag + " " + dir + " holds neither " + TunedLens.JSON_FILE + " (cgap tune-lens) nor params.pt (tuned-lens library)");
+    }
+
+    static String lensFileHash(Path dir, String flag) throws IOException {
+        Path f = Files.isRegularFile(dir.resolve(TunedLens.TENSORS_FILE)) ? dir.resolve(TunedLens.TENSORS_FILE) : dir.resolve("params.pt");
+        if (!Files.isRegularFile(f)) {
+            throw new Args.UsageException("run: " + flag + " " + dir + " holds neither " + TunedLens.TENSORS_FILE + " (cgap tune-lens) nor params.pt (tuned-lens library)");
+        }
+        try (var in = Files.newInputStream(f)) {
+            java.security.MessageDigest md = java.security.MessageDigest.getInstance("SHA-256");
+            byte[] buf = new byte[1 << 20];
+            for (int r; (r = in.read(buf)) > 0; ) md.update(buf, 0, r);
+            return java.util.HexFormat.of().formatHex(md.digest());
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     static ObjectNode lensInfo(TunedLens lens, Path dir) throws IOException {

@@ -11,18 +11,23 @@ import cgap.engine.backend.Buf;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ForkJoinPool;
 import java.util.stream.IntStream;
 
 /**
  * One model of a pair with its prompting: generates greedily on a prompt and computes, at every token step, the
- * raw-lens distribution of every layer and the SPEC §3 metrics of the step. The [layers × vocab] logits of one step
- * are the only vocabulary-sized data alive at a time; nothing of size [layers × steps × vocab] is ever held.
+ * raw-lens distribution of every layer and the SPEC §3 metrics of the step. Vocabulary-sized memory is per batch,
+ * not per step: the step's [batch × layers, vocab] lens logits (twice with a tuned lens) and each sequence's
+ * [layers][vocab] rows, reused every step; nothing of size [layers × steps × vocab] is ever held. Lower
+ * {@code --batch} where batch × layers × vocab floats matter (a 42-layer, 256k-vocabulary model at batch 8 holds about
+ * 0.7 GB of them, 1.4 GB with a tuned lens).
  */
 public final class Side {
     private final String name;
     private final Model model;
     private final Prompting prompting;
     private final Translator tuned;
+    private final ForkJoinPool pool;
 
     /**
      * A second readout through per-layer translators (the tuned lens): layer l's residual rows are translated, then
@@ -39,10 +44,16 @@ public final class Side {
 
     /** A side whose steps are also read through {@code tuned} (may be null: raw lens only). */
     public Side(String name, Model model, Prompting prompting, Translator tuned) {
+        this(name, model, prompting, tuned, null);
+    }
+
+    /** As above, with the sequences' metrics computed on {@code pool} (null: the common pool). */
+    public Side(String name, Model model, Prompting prompting, Translator tuned, ForkJoinPool pool) {
         this.name = name;
         this.model = model;
         this.prompting = prompting;
         this.tuned = tuned;
+        this.pool = pool == null ? ForkJoinPool.commonPool() : pool;
     }
 
     public String name() {
@@ -122,7 +133,7 @@ public final class Side {
             float[][] next = new float[seqs.length][];
             // One sequence per task: the metric passes over [layers × vocab] are the step's largest cost after the
             // lens product, and each sequence's are independent (its own Metrics, so the same bits in any order).
-            IntStream.range(0, seqs.length).parallel().forEach(a -> {
+            pool.submit(() -> IntStream.range(0, seqs.length).parallel().forEach(a -> {
                 int seq = seqs[a];
                 float[][] resid = new float[layers][];
                 for (int l = 0; l < layers; l++) {
@@ -136,12 +147,14 @@ public final class Side {
                     // against the model's own output distribution (a probe may sit on the last block too)
                     pendingTuned[seq] = tunedMetrics[seq].step(tunedRows[seq], next[a], resid, null);
                 }
-            });
+            })).join();
             return next;
         };
         Session[] sessions = new Session[b];
         try {
-            for (int i = 0; i < b; i++) sessions[i] = model.newSession(ids[i].length + maxNewTokens);
+            // KV cache sized for the prompt and up to 512 new tokens up front (the paper's default generation: no doubling
+            // and no copy); a longer generation grows it as it goes, so a sequence that stops early never holds more
+            for (int i = 0; i < b; i++) sessions[i] = model.newSession(ids[i].length + Math.min(maxNewTokens, 512));
             int[][] gen = Session.generate(sessions, ids, maxNewTokens, prompting.stopIds()::contains, Capture.lastRow(Point.RESID_POST), null,
                     decoder, (seq, index, acts, logits, chosen) -> {
                         steps.get(seq).add(pending[seq]);

@@ -115,6 +115,15 @@ public final class CpuBackend implements Backend {
         }
     }
 
+    /**
+     * What fixes this backend's bits: the kernels' accumulation order (versioned: bump {@code v2} when an order
+     * changes) and the vector width it runs at. Runs with another value may differ in the last bits, so a resumed
+     * run must match it.
+     */
+    public static String numerics() {
+        return "cpu-order-v2-" + MatMul.F.vectorBitSize() + "bit";
+    }
+
     @Override
     public void matmul(Buf x, Weight weight, Weight bias, Buf out) {
         CpuWeight wt = w(weight);
@@ -128,7 +137,9 @@ public final class CpuBackend implements Backend {
         long macsPerColumn = Math.max(1L, (long) m * k);
         int grain = (int) Math.max(4, Math.min(n, ((1L << 18) / macsPerColumn + 3) / 4 * 4));
         float[] xp = MatMul.prepare(xs, m, k, wt.dtype());
-        par.forRange(n, grain, (c0, c1) -> MatMul.multiplyPrepared(xp, m, k, wt.seg(), wt.dtype(), n, os, c0, c1));
+        // split in units of 4 columns (the tiles' W rows), so no task ends with a ragged 1-3 column tail
+        par.forRange((n + 3) / 4, Math.max(1, grain / 4), (q0, q1) ->
+                MatMul.multiplyPrepared(xp, m, k, wt.seg(), wt.dtype(), n, os, q0 * 4, Math.min(n, q1 * 4)));
         if (bias != null) {
             CpuWeight bw = w(bias);
             for (int i = 0; i < m; i++)

@@ -13,16 +13,28 @@ final class CpuKvCache implements KvCache {
     CpuKvCache(int layers, int kvDim, int capacity) {
         this.kvDim = kvDim;
         this.capacity = Math.max(1, capacity);
-        this.k = new float[layers][this.capacity * kvDim];
-        this.v = new float[layers][this.capacity * kvDim];
+        int n = floats(this.capacity, kvDim);
+        this.k = new float[layers][n];
+        this.v = new float[layers][n];
+    }
+
+    /** positions × kvDim as an array length, or a clear error past what one Java array holds. */
+    static int floats(long positions, int kvDim) {
+        long n = positions * kvDim;
+        if (n > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("KV cache of " + positions + " positions × " + kvDim + " values per layer exceeds a Java array ("
+                    + (Integer.MAX_VALUE - 8) + " floats); generate fewer tokens");
+        }
+        return (int) n;
     }
 
     void ensure(int positions) {
         if (positions <= capacity) return;
-        int cap = Math.max(positions, capacity * 2);
+        int cap = (int) Math.min(Math.max(positions, capacity * 2L), Math.max(positions, (Integer.MAX_VALUE - 8) / kvDim));
+        floats(cap, kvDim);
         for (int l = 0; l < k.length; l++) {
-            k[l] = java.util.Arrays.copyOf(k[l], cap * kvDim);
-            v[l] = java.util.Arrays.copyOf(v[l], cap * kvDim);
+            k[l] = java.util.Arrays.copyOf(k[l], floats(cap, kvDim));
+            v[l] = java.util.Arrays.copyOf(v[l], floats(cap, kvDim));
         }
         capacity = cap;
     }

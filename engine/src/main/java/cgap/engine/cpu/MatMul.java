@@ -33,7 +33,8 @@ import java.nio.ByteOrder;
  * 2c·L + 2l + 1; the staged tiles use the same layout and order.
  */
 public final class MatMul {
-    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    /** The machine's preferred float vectors, at most 512 bits (16 lanes: {@link #sum1}'s tree goes that far). */
+    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED.length() > 16 ? FloatVector.SPECIES_512 : FloatVector.SPECIES_PREFERRED;
     static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
     static final int L = F.length();
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -252,10 +253,6 @@ public final class MatMul {
 
     /** Lane permutations i → i xor b, for {@link #sum1}'s pairwise tree (null where b ≥ L). */
     private static final VectorShuffle<Float> X8 = xor(8), X4 = xor(4), X2 = xor(2), X1 = xor(1);
-
-    static {
-        if (L > 16) throw new IllegalStateException("MatMul.sum1 supports up to 16 float lanes, this machine has " + L);
-    }
 
     private static VectorShuffle<Float> xor(int b) {
         return b < L ? VectorShuffle.fromOp(F, j -> j ^ b) : null;
