@@ -200,10 +200,13 @@ public final class Model implements AutoCloseable {
 
     /** out = this model's MLP of layer l applied to in ([rows, hidden] each). */
     public void mlp(int l, Buf in, Buf out) {
-        Mlp m = layers[l].mlp;
         int rows = in.rows();
-        Buf gate = backend.alloc(rows, config.intermediateSize());
-        Buf up = backend.alloc(rows, config.intermediateSize());
+        mlp(l, in, out, backend.alloc(rows, config.intermediateSize()), backend.alloc(rows, config.intermediateSize()));
+    }
+
+    /** As {@link #mlp(int, Buf, Buf)} with caller-owned work buffers ([rows, intermediate] each), reused across layers. */
+    void mlp(int l, Buf in, Buf out, Buf gate, Buf up) {
+        Mlp m = layers[l].mlp;
         backend.matmul(in, m.gate(), m.gateBias(), gate);
         backend.matmul(in, m.up(), m.upBias(), up);
         backend.gatedAct(gate, up, config.activation(), gate);
@@ -242,6 +245,7 @@ public final class Model implements AutoCloseable {
         be.embed(embed, all, embedScale, h);
         Buf xn = be.alloc(n, d), q = be.alloc(n, c.qDim()), k = be.alloc(n, c.kvDim()), v = be.alloc(n, c.kvDim());
         Buf att = be.alloc(n, c.qDim()), ao = be.alloc(n, d), mo = be.alloc(n, d);
+        Buf gate = be.alloc(n, c.intermediateSize()), up = be.alloc(n, c.intermediateSize());
         Activations[] out = new Activations[segs];
         for (int j = 0; j < segs; j++) {
             int nj = tokens[j].length;
@@ -294,7 +298,7 @@ public final class Model implements AutoCloseable {
             }
             take(out, off, capture, Point.MLP_IN, l, min);
             if (edit != null && edit.covers(l)) edit.apply(this, l, min, mo);
-            else mlp(l, min, mo);
+            else mlp(l, min, mo, gate, up);
             take(out, off, capture, Point.MLP_OUT, l, mo);
             if (ly.mlpPostNorm() != null) be.rmsNorm(mo, ly.mlpPostNorm(), c.normOffset(), c.normEps(), d, mo);
             be.add(h, mo);
