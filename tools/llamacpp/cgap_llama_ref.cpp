@@ -36,6 +36,8 @@
 // Environment: CGAP_GGML_BACKEND_DIR overrides the directory the CPU backend variants are loaded from
 // (default: the directory baked in at build time, CGAP_GGML_BACKEND_DIR macro).
 
+#define CGAP_TOOL_NAME "cgap_llama_ref"
+#include "cgap_llama_common.h"
 #include "llama.h"
 #include "ggml.h"
 #include "ggml-backend.h"
@@ -49,11 +51,11 @@
 #include <string>
 #include <vector>
 
-#ifndef CGAP_GGML_BACKEND_DIR
-#define CGAP_GGML_BACKEND_DIR ""
-#endif
 
 namespace {
+
+using cgap::die;
+using cgap::parse_tokens;
 
 struct Captured {
     std::string name;
@@ -105,37 +107,6 @@ bool eval_cb(struct ggml_tensor * t, bool ask, void * user_data) {
     return true;
 }
 
-void quiet_log(enum ggml_log_level level, const char * text, void *) {
-    static bool last_shown = false;
-    const bool show = getenv("CGAP_LLAMA_VERBOSE") != nullptr
-        || (level == GGML_LOG_LEVEL_CONT ? last_shown : level >= GGML_LOG_LEVEL_WARN);
-    if (level != GGML_LOG_LEVEL_CONT) last_shown = show;
-    if (show) fputs(text, stderr);
-}
-
-[[noreturn]] void die(const std::string & msg) {
-    fprintf(stderr, "cgap_llama_ref: %s\n", msg.c_str());
-    exit(1);
-}
-
-std::vector<llama_token> parse_tokens(const std::string & s) {
-    std::vector<llama_token> out;
-    size_t i = 0;
-    while (i < s.size()) {
-        size_t j = s.find(',', i);
-        if (j == std::string::npos) j = s.size();
-        std::string part = s.substr(i, j - i);
-        if (!part.empty()) {
-            char * end = nullptr;
-            long v = strtol(part.c_str(), &end, 10);
-            if (*end != '\0' || v < 0) die("bad token id '" + part + "'");
-            out.push_back(static_cast<llama_token>(v));
-        }
-        i = j + 1;
-    }
-    return out;
-}
-
 void write_i32(FILE * f, int32_t v) { fwrite(&v, 4, 1, f); }
 
 } // namespace
@@ -165,16 +136,9 @@ int main(int argc, char ** argv) {
     std::vector<llama_token> tokens = parse_tokens(tokens_arg);
     if (tokens.empty()) die("no tokens");
 
-    llama_log_set(quiet_log, nullptr);
-    const char * dir = getenv("CGAP_GGML_BACKEND_DIR");
-    if (dir == nullptr || *dir == '\0') dir = CGAP_GGML_BACKEND_DIR;
-    if (*dir) ggml_backend_load_all_from_path(dir); else ggml_backend_load_all();
-    llama_backend_init();
+    cgap::init_backends();
 
-    llama_model_params mparams = llama_model_default_params();
-    mparams.n_gpu_layers = 0;
-    llama_model * model = llama_model_load_from_file(model_path.c_str(), mparams);
-    if (!model) die("failed to load model " + model_path);
+    llama_model * model = cgap::load_model(model_path);
     const llama_vocab * vocab = llama_model_get_vocab(model);
     const int n_vocab = llama_vocab_n_tokens(vocab);
     const int n_embd = llama_model_n_embd(model);
@@ -188,20 +152,10 @@ int main(int argc, char ** argv) {
     st.n_tokens = static_cast<int64_t>(tokens.size());
 
     const uint32_t n_total = static_cast<uint32_t>(tokens.size() + std::max(n_predict, 0));
-    llama_context_params cparams = llama_context_default_params();
-    cparams.n_ctx = std::max<uint32_t>(256, n_total + 16);
-    cparams.n_batch = std::max<uint32_t>(512, static_cast<uint32_t>(tokens.size()));
-    cparams.n_ubatch = cparams.n_batch;
-    cparams.n_seq_max = 1;
-    cparams.n_threads = n_threads;
-    cparams.n_threads_batch = n_threads;
-    cparams.type_k = GGML_TYPE_F32;
-    cparams.type_v = GGML_TYPE_F32;
-    cparams.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_DISABLED;
+    llama_context_params cparams = cgap::context_params(n_total, static_cast<uint32_t>(tokens.size()), n_threads);
     cparams.cb_eval = eval_cb;
     cparams.cb_eval_user_data = &st;
     cparams.swa_full = true;
-    cparams.no_perf = true;
     llama_context * ctx = llama_init_from_model(model, cparams);
     if (!ctx) die("failed to create context");
 

@@ -1,5 +1,7 @@
 package cgap.bench;
 
+import cgap.engine.testing.LlamaCppReference;
+
 import cgap.engine.Activations;
 import cgap.engine.Capture;
 import cgap.engine.Model;
@@ -113,24 +115,13 @@ public final class EndToEnd {
         return o;
     }
 
-    /** The repository root: env CGAP_ROOT, else the nearest parent of the working directory holding tools/llamacpp. */
-    static Path repoRoot() {
-        String env = System.getenv("CGAP_ROOT");
-        if (env != null && !env.isBlank()) return Path.of(env).toAbsolutePath().normalize();
-        Path p = Path.of("").toAbsolutePath();
-        for (Path q = p; q != null; q = q.getParent()) {
-            if (Files.isDirectory(q.resolve("tools/llamacpp"))) return q;
-        }
-        return p;
-    }
-
     public static Path llamaBench() {
-        return repoRoot().resolve("tools/llamacpp/build/cgap_llama_bench");
+        return LlamaCppReference.toolDir().resolve("build/cgap_llama_bench");
     }
 
     /** What the llama.cpp side needs and lacks, or null. */
     public static String missing() {
-        Path tools = repoRoot().resolve("tools/llamacpp");
+        Path tools = LlamaCppReference.toolDir();
         List<String> m = new ArrayList<>();
         if (!Files.isExecutable(llamaBench())) m.add(llamaBench() + " (run tools/llamacpp/setup.sh)");
         if (!Files.isDirectory(tools.resolve("build/llama.cpp/gguf-py"))) m.add(tools.resolve("build/llama.cpp/gguf-py") + " (run tools/llamacpp/setup.sh)");
@@ -269,7 +260,7 @@ public final class EndToEnd {
         if (Files.isRegularFile(gguf)) return gguf;
         log.printf("e2e: converting to %s%n", gguf);
         long t0 = System.nanoTime();
-        Path conv = repoRoot().resolve("tools/llamacpp/hf_to_gguf.py");
+        Path conv = LlamaCppReference.toolDir().resolve("hf_to_gguf.py");
         Process p = new ProcessBuilder("python3", conv.toString(), dir.toString(), gguf.toString())
                 .redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -429,12 +420,12 @@ public final class EndToEnd {
 
     private static String llamaVersion() {
         try {
-            Path pkg = repoRoot().resolve("tools/llamacpp/node_modules/@node-llama-cpp/linux-x64/package.json");
+            Path pkg = LlamaCppReference.toolDir().resolve("node_modules/@node-llama-cpp/linux-x64/package.json");
             String s = Files.readString(pkg);
             int k = s.indexOf("\"version\"");
             String v = s.substring(s.indexOf('"', s.indexOf(':', k) + 1) + 1);
             v = v.substring(0, v.indexOf('"'));
-            Path src = repoRoot().resolve("tools/llamacpp/build/llama.cpp/.cgap-source");
+            Path src = LlamaCppReference.toolDir().resolve("build/llama.cpp/.cgap-source");
             String head = Files.isRegularFile(src) ? Files.readString(src).strip() : "?";
             return "node-llama-cpp " + v + " prebuilt CPU libraries (source " + head.substring(0, Math.min(10, head.length())) + ")";
         } catch (IOException | RuntimeException e) {

@@ -246,6 +246,12 @@ public final class Model implements AutoCloseable {
         Buf xn = be.alloc(n, d), q = be.alloc(n, c.qDim()), k = be.alloc(n, c.kvDim()), v = be.alloc(n, c.kvDim());
         Buf att = be.alloc(n, c.qDim()), ao = be.alloc(n, d), mo = be.alloc(n, d);
         Buf gate = be.alloc(n, c.intermediateSize()), up = be.alloc(n, c.intermediateSize());
+        // each session's own q, k, v and attention rows (several sessions: attention runs per session), for every layer
+        Buf[][] segBufs = new Buf[segs > 1 ? segs : 0][];
+        for (int j = 0; j < segBufs.length; j++) {
+            int nj = tokens[j].length;
+            segBufs[j] = new Buf[]{be.alloc(nj, c.qDim()), be.alloc(nj, c.kvDim()), be.alloc(nj, c.kvDim()), be.alloc(nj, c.qDim())};
+        }
         Activations[] out = new Activations[segs];
         for (int j = 0; j < segs; j++) {
             int nj = tokens[j].length;
@@ -277,7 +283,7 @@ public final class Model implements AutoCloseable {
             } else {
                 for (int j = 0; j < segs; j++) {
                     int nj = tokens[j].length;
-                    Buf qj = be.alloc(nj, c.qDim()), kj = be.alloc(nj, c.kvDim()), vj = be.alloc(nj, c.kvDim()), aj = be.alloc(nj, c.qDim());
+                    Buf qj = segBufs[j][0], kj = segBufs[j][1], vj = segBufs[j][2], aj = segBufs[j][3];
                     be.copyRows(q, off[j], qj, 0, nj);
                     be.copyRows(k, off[j], kj, 0, nj);
                     be.copyRows(v, off[j], vj, 0, nj);

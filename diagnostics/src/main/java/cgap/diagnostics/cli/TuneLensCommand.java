@@ -85,21 +85,16 @@ public final class TuneLensCommand {
         if (!(valFraction > 0 && valFraction < 1)) throw new Args.UsageException("tune-lens: --val-fraction must lie in (0, 1), got " + valFraction);
 
         LensTrainer.Settings settings = new LensTrainer.Settings(param, steps, tokensPerStep, lrScale, wd, evalEvery, ckptEvery, chunk, threads);
+        // what a resumed run must agree on: the trainer's own settings, and the text and how it is cut
         ObjectNode recorded = JSON.createObjectNode();
         recorded.put("model", modelDir.toString());
         recorded.put("text", text.toString());
         recorded.put("text_field", field == null ? "text" : field);
         recorded.put("chat", chat);
-        recorded.put("param", param.id());
-        recorded.put("steps", steps);
-        recorded.put("tokens_per_step", tokensPerStep);
         recorded.put("seq_len", seqLen);
-        recorded.put("lr_scale", lrScale);
-        recorded.put("weight_decay", wd);
         recorded.put("val_fraction", valFraction);
         recorded.put("seed", seed);
-        recorded.put("eval_every", evalEvery);
-        recorded.put("chunk", chunk);
+        recorded.setAll(settings.json());
         Files.createDirectories(outDir);
         Path settingsFile = outDir.resolve(SETTINGS_FILE);
         boolean resuming = Files.isRegularFile(settingsFile);

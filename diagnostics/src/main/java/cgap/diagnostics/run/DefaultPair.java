@@ -82,7 +82,21 @@ public final class DefaultPair {
         return String.valueOf((char) (256 + n));
     }
 
+    /** The byte-level tokenizer of this pair (tokenizer.json and tokenizer_config.json with its chat template). */
     static void writeTokenizer(Path p) throws IOException {
+        writeTokenizer(p, VOCAB);
+    }
+
+    /** Ids a byte-level tokenizer of {@link #writeTokenizer(Path, int)} reserves: the 256 bytes and the special tokens. */
+    public static final int BYTE_TOKENIZER_IDS = VOCAB;
+
+    /**
+     * A byte-level tokenizer for a synthetic model of {@code vocabSize} ids: ids 0–255 the bytes, then {@code <s>},
+     * {@code </s>}, {@code <|user|>}, {@code <|assistant|>}, then filler tokens {@code <xN>} up to the vocabulary
+     * (never produced by encoding), and a minimal chat template. Also used by the benchmarks' synthetic pairs.
+     */
+    public static void writeTokenizer(Path p, int vocabSize) throws IOException {
+        if (vocabSize < VOCAB) throw new IllegalArgumentException("a byte-level tokenizer needs at least " + VOCAB + " ids, got " + vocabSize);
         ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         ObjectNode t = json.createObjectNode();
         t.put("version", "1.0");
@@ -118,6 +132,7 @@ public final class DefaultPair {
         ObjectNode vocab = model.putObject("vocab");
         for (int b = 0; b < 256; b++) vocab.put(byteChar(b), b);
         for (int i = 0; i < SPECIALS.length; i++) vocab.put(SPECIALS[i], 256 + i);
+        for (int id = VOCAB; id < vocabSize; id++) vocab.put("<x" + id + ">", id);
         model.putArray("merges");
         json.writeValue(p.resolve("tokenizer.json").toFile(), t);
         ObjectNode cfg = json.createObjectNode();

@@ -36,9 +36,11 @@ public interface Backend extends AutoCloseable {
 
     /** Copies n·cols host values from src at srcOff into rows [dstRow, dstRow+n) of a buffer. */
     default void writeRows(Buf dst, int dstRow, int n, float[] src, int srcOff) {
-        float[] all = read(dst);
-        System.arraycopy(src, srcOff, all, dstRow * dst.cols(), n * dst.cols());
-        write(dst, all);
+        Buf rows = alloc(n, dst.cols());
+        float[] part = new float[n * dst.cols()];
+        System.arraycopy(src, srcOff, part, 0, part.length);
+        write(rows, part);
+        copyRows(rows, 0, dst, dstRow, n);
     }
 
     /** dst[i, :] = src[srcRow0 + i, :] for i in [0, n). */

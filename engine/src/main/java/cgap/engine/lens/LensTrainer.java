@@ -82,7 +82,7 @@ public final class LensTrainer implements AutoCloseable {
         }
 
         /** What a resumed run must agree on (threads and checkpoint frequency may change). */
-        ObjectNode json() {
+        public ObjectNode json() {
             ObjectNode j = JSON.createObjectNode();
             j.put("parameterisation", param.id());
             j.put("steps", steps);

@@ -13,13 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 /** The optimised matrix product against the plain reference, F32 and BF16, awkward sizes, one and several threads. */
 class MatMulTest {
     static MemorySegment weights(Arena arena, DType dt, int n, int k, Random r) {
-        MemorySegment s = arena.allocate((long) n * k * dt.bytes, 64);
-        for (long i = 0; i < (long) n * k; i++) {
-            float v = (float) r.nextGaussian();
-            if (dt == DType.F32) s.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i, v);
-            else s.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i, (short) (Float.floatToIntBits(v) >>> 16));
-        }
-        return s;
+        return cgap.engine.testing.TinyModels.randomWeights(arena, dt, n, k, r);
     }
 
     @Test

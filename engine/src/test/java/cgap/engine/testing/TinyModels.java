@@ -36,6 +36,18 @@ import java.util.Random;
  * </ul>
  */
 public final class TinyModels {
+    /** An [n, k] matrix of standard-normal values in F32 or BF16 (truncated), in an arena: kernels' test weights. */
+    public static java.lang.foreign.MemorySegment randomWeights(java.lang.foreign.Arena arena, cgap.engine.safetensors.DType dt, int n, int k,
+                                                                Random r) {
+        java.lang.foreign.MemorySegment s = arena.allocate((long) n * k * dt.bytes, 64);
+        for (long i = 0; i < (long) n * k; i++) {
+            float v = (float) r.nextGaussian();
+            if (dt == cgap.engine.safetensors.DType.F32) s.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, i, v);
+            else s.setAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, i, (short) (Float.floatToIntBits(v) >>> 16));
+        }
+        return s;
+    }
+
     private TinyModels() {
     }
 

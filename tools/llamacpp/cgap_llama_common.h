@@ -1,0 +1,93 @@
+// Pieces shared by cgap's llama.cpp tools (cgap_llama_ref, cgap_llama_bench): log filtering, fatal errors, token
+// lists, loading the CPU backends, and the context both tools run (CPU only, F32 KV cache, flash attention off,
+// one sequence, the whole prompt in one batch). Each tool defines CGAP_TOOL_NAME before including this file.
+
+#pragma once
+
+#include "llama.h"
+#include "ggml.h"
+#include "ggml-backend.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#ifndef CGAP_GGML_BACKEND_DIR
+#define CGAP_GGML_BACKEND_DIR ""
+#endif
+
+namespace cgap {
+
+// Warnings and errors only (and their continuation lines), unless CGAP_LLAMA_VERBOSE is set.
+inline void quiet_log(enum ggml_log_level level, const char * text, void *) {
+    static bool last_shown = false;
+    const bool show = getenv("CGAP_LLAMA_VERBOSE") != nullptr
+        || (level == GGML_LOG_LEVEL_CONT ? last_shown : level >= GGML_LOG_LEVEL_WARN);
+    if (level != GGML_LOG_LEVEL_CONT) last_shown = show;
+    if (show) fputs(text, stderr);
+}
+
+[[noreturn]] inline void die(const std::string & msg) {
+    fprintf(stderr, "%s: %s\n", CGAP_TOOL_NAME, msg.c_str());
+    exit(1);
+}
+
+// "1,2,3" -> {1, 2, 3}; a non-numeric or negative id is fatal.
+inline std::vector<llama_token> parse_tokens(const std::string & s) {
+    std::vector<llama_token> out;
+    size_t i = 0;
+    while (i < s.size()) {
+        size_t j = s.find(',', i);
+        if (j == std::string::npos) j = s.size();
+        std::string part = s.substr(i, j - i);
+        if (!part.empty()) {
+            char * end = nullptr;
+            long v = strtol(part.c_str(), &end, 10);
+            if (*end != '\0' || v < 0) die("bad token id '" + part + "'");
+            out.push_back(static_cast<llama_token>(v));
+        }
+        i = j + 1;
+    }
+    return out;
+}
+
+// Quiet logs, the CPU backend variants (from CGAP_GGML_BACKEND_DIR, else the directory baked in at build time),
+// llama_backend_init.
+inline void init_backends() {
+    llama_log_set(quiet_log, nullptr);
+    const char * dir = getenv("CGAP_GGML_BACKEND_DIR");
+    if (dir == nullptr || *dir == '\0') dir = CGAP_GGML_BACKEND_DIR;
+    if (*dir) ggml_backend_load_all_from_path(dir); else ggml_backend_load_all();
+    llama_backend_init();
+}
+
+// The model on the CPU (mmap, no GPU layers); fatal when it does not load.
+inline llama_model * load_model(const std::string & path) {
+    llama_model_params mparams = llama_model_default_params();
+    mparams.n_gpu_layers = 0;
+    llama_model * model = llama_model_load_from_file(path.c_str(), mparams);
+    if (!model) die("failed to load model " + path);
+    return model;
+}
+
+// Context parameters both tools use: room for n_total positions, the whole prompt of n_prompt tokens in one batch,
+// one sequence, T threads for both prompt and generation, F32 K/V (as cgap's cache), flash attention off.
+inline llama_context_params context_params(uint32_t n_total, uint32_t n_prompt, int n_threads) {
+    llama_context_params cparams = llama_context_default_params();
+    cparams.n_ctx = std::max<uint32_t>(256, n_total + 16);
+    cparams.n_batch = std::max<uint32_t>(512, n_prompt);
+    cparams.n_ubatch = cparams.n_batch;
+    cparams.n_seq_max = 1;
+    cparams.n_threads = n_threads;
+    cparams.n_threads_batch = n_threads;
+    cparams.type_k = GGML_TYPE_F32;
+    cparams.type_v = GGML_TYPE_F32;
+    cparams.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_DISABLED;
+    cparams.no_perf = true;
+    return cparams;
+}
+
+} // namespace cgap
