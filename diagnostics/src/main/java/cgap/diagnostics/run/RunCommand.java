@@ -192,8 +192,9 @@ public final class RunCommand {
             }
             progress.finish();
             Summarizer summarizer = new Summarizer(pt.numLayers(), skipFirst, resamples, bootSeed);
-            Summarizer.Result sum = summarizer.summarize(store, ids);
-            Summarizer.Result tuned = tunedLens ? summarizer.summarize(store, ids, "tuned") : null;
+            List<Summarizer.Result> results = summarizer.summarize(store, ids, tunedLens ? List.of("raw", "tuned") : List.of("raw"));
+            Summarizer.Result sum = results.get(0);
+            Summarizer.Result tuned = tunedLens ? results.get(1) : null;
             ObjectNode summary = Report.summaryJson(sum, tuned, settings, r, pt.config(), it.config(), skipFirst, resamples, bootSeed);
             if (tunedLens) {
                 ObjectNode lenses = summary.putObject("lenses");

@@ -66,66 +66,73 @@ public final class Summarizer {
         this.bootstrap = new ClusterBootstrap(resamples, seed, ClusterBootstrap.DEFAULT_LEVEL);
     }
 
-    SideData read(StepStore store, String side, List<String> ids, String readout) throws IOException {
-        SideData d = new SideData();
-        int L = layers, lateFrom = LayerWindows.lateStart(L), lateTo = L - 1, preFinalTo = LayerWindows.latePreFinalEnd(L);
+    /** One side's per-prompt means for each of {@code readouts}, every step file read once. */
+    SideData[] read(StepStore store, String side, List<String> ids, List<String> readouts) throws IOException {
+        SideData[] out = new SideData[readouts.size()];
+        for (int r = 0; r < out.length; r++) out[r] = new SideData();
         for (int i = 0; i < ids.size(); i++) {
             StepStore.Loaded f = store.read(side, i);
             String id = f.header().path("prompt_id").asText();
             if (!id.equals(ids.get(i))) throw new IOException(store.file(side, i) + ": holds prompt '" + id + "', expected '" + ids.get(i) + "' (was the prompt set changed?)");
-            d.prompts++;
-            d.generated += f.header().path("generated_tokens").size();
-            double[] kl = new double[L], klRev = new double[L];
-            double late = 0, lateRev = 0, rjs = 0, flips = 0, ent = 0;
-            int n = 0;
-            for (int s = skipFirst; s < f.steps().size(); s++) {
-                JsonNode st = f.steps().get(s);
-                if (readout.equals("tuned")) {
-                    st = st.get("tuned");
-                    if (st == null) throw new IOException(store.file(side, i) + ": step " + s + " has no tuned readout");
-                }
-                double[] k = doubles(st.get("kl")), kr = doubles(st.get("kl_rev"));
-                for (int l = 0; l < L; l++) {
-                    kl[l] += k[l];
-                    klRev[l] += kr[l];
-                }
-                late += LayerWindows.mean(k, lateFrom, lateTo);
-                lateRev += LayerWindows.mean(kr, lateFrom, lateTo);
-                if (preFinalTo >= lateFrom) {
-                    rjs += LayerWindows.mean(doubles(st.get("remaining_js")), lateFrom, preFinalTo);
-                    flips += LayerWindows.mean(ints(st.get("future_flips")), lateFrom, preFinalTo);
-                }
-                ent += st.get("entropy").asDouble();
-                d.commitKl.add(st.get("commit_kl").get(1).asInt());
-                d.commitTop1.add(st.get("commit_top1").asInt());
-                if (st.has("commit_cos")) d.commitCos.add(st.get("commit_cos").get(1).asInt());
-                n++;
-            }
-            d.steps += n;
-            if (n == 0) {
-                java.util.Arrays.fill(kl, Double.NaN);
-                java.util.Arrays.fill(klRev, Double.NaN);
-                late = lateRev = rjs = flips = ent = Double.NaN;
-            } else {
-                for (int l = 0; l < L; l++) {
-                    kl[l] /= n;
-                    klRev[l] /= n;
-                }
-                late /= n;
-                lateRev /= n;
-                rjs /= n;
-                flips /= n;
-                ent /= n;
-            }
-            d.kl.put(id, kl);
-            d.klRev.put(id, klRev);
-            d.lateKl.put(id, late);
-            d.lateKlRev.put(id, lateRev);
-            d.remainingJs.put(id, rjs);
-            d.futureFlips.put(id, flips);
-            d.entropy.put(id, ent);
+            for (int r = 0; r < out.length; r++) add(out[r], f, id, readouts.get(r), store, side, i);
         }
-        return d;
+        return out;
+    }
+
+    /** Adds one prompt's file to a side's data for one readout. */
+    private void add(SideData d, StepStore.Loaded f, String id, String readout, StepStore store, String side, int i) throws IOException {
+        int L = layers, lateFrom = LayerWindows.lateStart(L), lateTo = L - 1, preFinalTo = LayerWindows.latePreFinalEnd(L);
+        d.prompts++;
+        d.generated += f.header().path("generated_tokens").size();
+        double[] kl = new double[L], klRev = new double[L];
+        double late = 0, lateRev = 0, rjs = 0, flips = 0, ent = 0;
+        int n = 0;
+        for (int s = skipFirst; s < f.steps().size(); s++) {
+            JsonNode st = f.steps().get(s);
+            if (readout.equals("tuned")) {
+                st = st.get("tuned");
+                if (st == null) throw new IOException(store.file(side, i) + ": step " + s + " has no tuned readout");
+            }
+            double[] k = doubles(st.get("kl")), kr = doubles(st.get("kl_rev"));
+            for (int l = 0; l < L; l++) {
+                kl[l] += k[l];
+                klRev[l] += kr[l];
+            }
+            late += LayerWindows.mean(k, lateFrom, lateTo);
+            lateRev += LayerWindows.mean(kr, lateFrom, lateTo);
+            if (preFinalTo >= lateFrom) {
+                rjs += LayerWindows.mean(doubles(st.get("remaining_js")), lateFrom, preFinalTo);
+                flips += LayerWindows.mean(ints(st.get("future_flips")), lateFrom, preFinalTo);
+            }
+            ent += st.get("entropy").asDouble();
+            d.commitKl.add(st.get("commit_kl").get(1).asInt());
+            d.commitTop1.add(st.get("commit_top1").asInt());
+            if (st.has("commit_cos")) d.commitCos.add(st.get("commit_cos").get(1).asInt());
+            n++;
+        }
+        d.steps += n;
+        if (n == 0) {
+            java.util.Arrays.fill(kl, Double.NaN);
+            java.util.Arrays.fill(klRev, Double.NaN);
+            late = lateRev = rjs = flips = ent = Double.NaN;
+        } else {
+            for (int l = 0; l < L; l++) {
+                kl[l] /= n;
+                klRev[l] /= n;
+            }
+            late /= n;
+            lateRev /= n;
+            rjs /= n;
+            flips /= n;
+            ent /= n;
+        }
+        d.kl.put(id, kl);
+        d.klRev.put(id, klRev);
+        d.lateKl.put(id, late);
+        d.lateKlRev.put(id, lateRev);
+        d.remainingJs.put(id, rjs);
+        d.futureFlips.put(id, flips);
+        d.entropy.put(id, ent);
     }
 
     static double[] doubles(JsonNode a) {
@@ -146,8 +153,19 @@ public final class Summarizer {
 
     /** The statistics of one readout: "raw" (the logit lens) or "tuned" (the tuned lens, when the run has one). */
     public Result summarize(StepStore store, List<String> ids, String readout) throws IOException {
-        if (!readout.equals("raw") && !readout.equals("tuned")) throw new IllegalArgumentException("readout must be raw or tuned, got " + readout);
-        SideData pt = read(store, "pt", ids, readout), it = read(store, "it", ids, readout);
+        return summarize(store, ids, List.of(readout)).get(0);
+    }
+
+    /** The statistics of several readouts of the same run, reading each step file once. */
+    public List<Result> summarize(StepStore store, List<String> ids, List<String> readouts) throws IOException {
+        for (String r : readouts) if (!r.equals("raw") && !r.equals("tuned")) throw new IllegalArgumentException("readout must be raw or tuned, got " + r);
+        SideData[] pt = read(store, "pt", ids, readouts), it = read(store, "it", ids, readouts);
+        List<Result> out = new ArrayList<>();
+        for (int r = 0; r < readouts.size(); r++) out.add(result(pt[r], it[r]));
+        return out;
+    }
+
+    private Result result(SideData pt, SideData it) {
         int L = layers;
         double[] depth = new double[L];
         for (int l = 0; l < L; l++) depth[l] = L == 1 ? 1 : (double) l / (L - 1);
