@@ -131,11 +131,11 @@ public final class CpuBackend implements Backend {
         if (wt.cols() != k) throw new IllegalArgumentException("matmul " + wt.name() + ": x has " + k + " columns, weight has " + wt.cols());
         if (out.rows() != m || out.cols() != n) throw new IllegalArgumentException("matmul " + wt.name() + ": out is " + out.rows() + "x" + out.cols() + ", expected " + m + "x" + n);
         float[] xs = b(x).data(), os = b(out).data();
-        // Columns per task: about 2^18 multiply-adds each (enough to amortise dispatch and the staging of W rows),
+        // Columns per task: about 2^16 multiply-adds each (enough to amortise dispatch and the staging of W rows),
         // a multiple of 4 (the tiles' W rows), at most threads × 4 tasks (Parallel caps it). A decode GEMV of
         // 1024 × 1024 thus still spreads over the threads.
         long macsPerColumn = Math.max(1L, (long) m * k);
-        int grain = (int) Math.max(4, Math.min(n, ((1L << 18) / macsPerColumn + 3) / 4 * 4));
+        int grain = (int) Math.max(4, Math.min(n, ((1L << 16) / macsPerColumn + 3) / 4 * 4));
         float[] xp = MatMul.prepare(xs, m, k, wt.dtype());
         // split in units of 4 columns (the tiles' W rows), so no task ends with a ragged 1-3 column tail
         par.forRange((n + 3) / 4, Math.max(1, grain / 4), (q0, q1) ->
@@ -275,7 +275,7 @@ public final class CpuBackend implements Backend {
     public void gatedAct(Buf gate, Buf up, Activation act, Buf out) {
         float[] g = b(gate).data(), u = b(up).data(), o = b(out).data();
         int n = gate.rows() * gate.cols();
-        par.forRange(n, 4096, (i0, i1) -> {
+        par.forRange(n, 1024, (i0, i1) -> {
             for (int i = i0; i < i1; i++) o[i] = activation(act, g[i]) * u[i];
         });
     }
