@@ -207,8 +207,7 @@ public final class Model implements AutoCloseable {
     /** As {@link #mlp(int, Buf, Buf)} with caller-owned work buffers ([rows, intermediate] each), reused across layers. */
     void mlp(int l, Buf in, Buf out, Buf gate, Buf up) {
         Mlp m = layers[l].mlp;
-        backend.matmul(in, m.gate(), m.gateBias(), gate);
-        backend.matmul(in, m.up(), m.upBias(), up);
+        backend.matmuls(in, new Weight[]{m.gate(), m.up()}, new Weight[]{m.gateBias(), m.upBias()}, new Buf[]{gate, up});
         backend.gatedAct(gate, up, config.activation(), gate);
         backend.matmul(gate, m.down(), m.downBias(), out);
     }
@@ -265,9 +264,7 @@ public final class Model implements AutoCloseable {
                 be.rmsNorm(h, ly.attnPreNorm(), c.normOffset(), c.normEps(), d, xn);
                 ain = xn;
             }
-            be.matmul(ain, ly.q(), ly.qBias(), q);
-            be.matmul(ain, ly.k(), ly.kBias(), k);
-            be.matmul(ain, ly.v(), ly.vBias(), v);
+            be.matmuls(ain, new Weight[]{ly.q(), ly.k(), ly.v()}, new Weight[]{ly.qBias(), ly.kBias(), ly.vBias()}, new Buf[]{q, k, v});
             if (c.qkNorm() == QkNorm.PER_HEAD) {
                 be.rmsNorm(q, ly.qNorm(), c.normOffset(), c.normEps(), c.headDim(), q);
                 be.rmsNorm(k, ly.kNorm(), c.normOffset(), c.normEps(), c.headDim(), k);

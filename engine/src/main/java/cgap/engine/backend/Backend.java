@@ -53,6 +53,14 @@ public interface Backend extends AutoCloseable {
     void matmul(Buf x, Weight w, Weight bias, Buf out);
 
     /**
+     * out[i] = x · w[i]ᵀ (+ bias[i], which may be null) for weights that share their input (q, k, v; gate, up): each
+     * result exactly as {@link #matmul} gives it, in one pass where the backend can (one dispatch, x prepared once).
+     */
+    default void matmuls(Buf x, Weight[] w, Weight[] bias, Buf[] out) {
+        for (int i = 0; i < w.length; i++) matmul(x, w[i], bias[i], out[i]);
+    }
+
+    /**
      * RMSNorm over each group of {@code group} consecutive columns of every row (group = cols for a whole-row norm,
      * head_dim for a per-head norm): out = x / sqrt(mean(x²) + eps) * (offset + w). {@code w} has {@code group}
      * entries. out may be x.

@@ -126,24 +126,53 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void matmul(Buf x, Weight weight, Weight bias, Buf out) {
-        CpuWeight wt = w(weight);
-        int m = x.rows(), k = x.cols(), n = wt.rows();
-        if (wt.cols() != k) throw new IllegalArgumentException("matmul " + wt.name() + ": x has " + k + " columns, weight has " + wt.cols());
-        if (out.rows() != m || out.cols() != n) throw new IllegalArgumentException("matmul " + wt.name() + ": out is " + out.rows() + "x" + out.cols() + ", expected " + m + "x" + n);
-        float[] xs = b(x).data(), os = b(out).data();
-        // Columns per task: about 2^16 multiply-adds each (enough to amortise dispatch and the staging of W rows),
-        // a multiple of 4 (the tiles' W rows), at most threads × 4 tasks (Parallel caps it). A decode GEMV of
-        // 1024 × 1024 thus still spreads over the threads.
-        long macsPerColumn = Math.max(1L, (long) m * k);
-        int grain = (int) Math.max(4, Math.min(n, ((1L << 16) / macsPerColumn + 3) / 4 * 4));
-        float[] xp = MatMul.prepare(xs, m, k, wt.dtype());
-        // split in units of 4 columns (the tiles' W rows), so no task ends with a ragged 1-3 column tail
-        par.forRange((n + 3) / 4, Math.max(1, grain / 4), (q0, q1) ->
-                MatMul.multiplyPrepared(xp, m, k, wt.seg(), wt.dtype(), n, os, q0 * 4, Math.min(n, q1 * 4)));
-        if (bias != null) {
-            CpuWeight bw = w(bias);
-            for (int i = 0; i < m; i++)
-                for (int j = 0; j < n; j++) os[i * n + j] += MatMul.scalar(bw.seg(), bw.dtype(), j);
+        matmuls(x, new Weight[]{weight}, new Weight[]{bias}, new Buf[]{out});
+    }
+
+    @Override
+    public void matmuls(Buf x, Weight[] weights, Weight[] biases, Buf[] outs) {
+        int m = x.rows(), k = x.cols(), count = weights.length;
+        CpuWeight[] ws = new CpuWeight[count];
+        float[][] os = new float[count][];
+        int u = MatMul.COLUMN_UNIT;
+        int[] unit0 = new int[count + 1]; // weight i owns units [unit0[i], unit0[i+1]) of u output columns each
+        for (int i = 0; i < count; i++) {
+            CpuWeight wt = ws[i] = w(weights[i]);
+            int n = wt.rows();
+            if (wt.cols() != k) throw new IllegalArgumentException("matmul " + wt.name() + ": x has " + k + " columns, weight has " + wt.cols());
+            if (outs[i].rows() != m || outs[i].cols() != n) {
+                throw new IllegalArgumentException("matmul " + wt.name() + ": out is " + outs[i].rows() + "x" + outs[i].cols() + ", expected " + m + "x" + n);
+            }
+            if (i > 0 && wt.dtype() != ws[0].dtype()) {
+                // x is prepared per dtype: mixed dtypes go one weight at a time
+                for (int j = 0; j < count; j++) matmuls(x, new Weight[]{weights[j]}, new Weight[]{biases[j]}, new Buf[]{outs[j]});
+                return;
+            }
+            os[i] = b(outs[i]).data();
+            unit0[i + 1] = unit0[i] + (n + u - 1) / u;
+        }
+        MatMul.Prepared xp = MatMul.prepare(b(x).data(), m, k, ws[0].dtype());
+        // Units of COLUMN_UNIT output columns (the tiles' W rows, so no task ends with a ragged tail), about 2^16
+        // multiply-adds a task (enough to amortise dispatch and the staging of W rows), at most threads × 4 tasks
+        // (Parallel caps it): a decode GEMV of 1024 × 1024 still spreads over the threads. A task may span the end of
+        // one weight and the start of the next.
+        long macsPerUnit = Math.max(1L, (long) u * m * k);
+        int grain = (int) Math.max(1, (1L << 16) / macsPerUnit);
+        par.forRange(unit0[count], grain, (q0, q1) -> {
+            for (int i = 0; i < count; i++) {
+                int a = Math.max(q0, unit0[i]), e = Math.min(q1, unit0[i + 1]);
+                if (a >= e) continue;
+                int n = ws[i].rows();
+                MatMul.multiplyPrepared(xp, ws[i].seg(), ws[i].dtype(), n, os[i], (a - unit0[i]) * u, Math.min(n, (e - unit0[i]) * u));
+            }
+        });
+        for (int i = 0; i < count; i++) {
+            if (biases[i] == null) continue;
+            CpuWeight bw = w(biases[i]);
+            int n = ws[i].rows();
+            float[] o = os[i];
+            for (int r = 0; r < m; r++)
+                for (int j = 0; j < n; j++) o[r * n + j] += MatMul.scalar(bw.seg(), bw.dtype(), j);
         }
     }
 

@@ -24,8 +24,9 @@ import java.nio.ByteOrder;
  * the k-tail is added last. Two loops share that order:
  * <ul>
  *   <li>few rows (decode, M &lt; {@link #TILE_MIN_ROWS}): four rows of W at a time, BF16 widened in registers;</li>
- *   <li>many rows (prefill, lens, batched decode): four rows of W staged as f32 (BF16 widened once for all M rows),
- *       multiplied against four rows of x at a time in a 4×4 register tile.</li>
+ *   <li>many rows (prefill, lens, batched decode): eight rows of W staged as f32 (BF16 widened once for all M rows),
+ *       multiplied against three rows of x at a time in a 3×8 register tile, both operands packed so that each is
+ *       read as one contiguous stream.</li>
  * </ul>
  * Batched decoding, one-token-at-a-time decoding, prefill and teacher forcing therefore give the same bits for the
  * same row (tested). BF16 weights are read 2L at a time as L ints (low halves: even k, high halves: odd k, no
@@ -89,17 +90,9 @@ public final class MatMul {
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
-    /**
-     * x as the kernels read it: unchanged for F32 weights, pair-split ({@link #pairSplit}) for BF16. A caller that
-     * splits one product over several tasks prepares x once and calls {@link #multiplyPrepared}.
-     */
-    public static float[] prepare(float[] x, int m, int k, DType dt) {
-        return isBf16(dt) ? pairSplit(x, m, k) : x;
-    }
-
     /** Output columns [n0, n1) of a product with few rows: dot products, four rows of W at a time. */
     public static void multiplyRows(float[] x, int m, int k, MemorySegment w, DType dt, int n, float[] out, int n0, int n1) {
-        multiplyRowsPrepared(prepare(x, m, k, dt), m, k, w, dt, n, out, n0, n1);
+        multiplyRowsPrepared(isBf16(dt) ? pairSplit(x, m, k) : x, m, k, w, dt, n, out, n0, n1);
     }
 
     private static void multiplyRowsPrepared(float[] x, int m, int k, MemorySegment w, DType dt, int n, float[] out, int n0, int n1) {
@@ -305,122 +298,179 @@ public final class MatMul {
     // ---------------------------------------------------------------- many rows: register-tiled dot products
 
     /**
-     * Output columns [n0, n1) of x · Wᵀ for any number of rows: 4 rows of W at a time are staged as f32 (BF16
-     * widened once for all M rows of x) and multiplied against 4 rows of x at a time in a 4×4 tile of 16 vector
-     * accumulators. Every output is accumulated exactly as {@link #multiplyRows} does it (lane t mod L of a vector
-     * chain over k, lanes summed by {@link #sum1}'s tree, the k-tail added last), so a row's result does not depend on how
-     * many other rows are in the call or where it sits: batched and one-at-a-time decoding, prefill and teacher
-     * forcing give the same bits.
+     * Output columns [n0, n1) of x · Wᵀ for any number of rows. With {@link #TILE_MIN_ROWS} rows or more, 8 rows of W
+     * at a time are staged as f32 (BF16 widened once for all M rows of x) in a packed layout, and multiplied against 3
+     * rows of x at a time (packed likewise by {@link #prepare}) in a 3×8 tile of 24 vector accumulators. Every output
+     * is accumulated exactly as {@link #multiplyRows} does it (lane t mod L of a vector chain over k, lanes summed by
+     * {@link #sum1}'s tree, the k-tail added last), so a row's result does not depend on how many other rows are in the
+     * call or where it sits: batched and one-at-a-time decoding, prefill and teacher forcing give the same bits.
      */
     public static void multiply(float[] x, int m, int k, MemorySegment w, DType dt, int n, float[] out, int n0, int n1) {
-        multiplyPrepared(prepare(x, m, k, dt), m, k, w, dt, n, out, n0, n1);
-    }
-
-    /** As {@link #multiply}, with x already {@link #prepare}d. */
-    public static void multiplyPrepared(float[] x, int m, int k, MemorySegment w, DType dt, int n, float[] out, int n0, int n1) {
-        if (m < TILE_MIN_ROWS) {
-            multiplyRowsPrepared(x, m, k, w, dt, n, out, n0, n1);
-            return;
-        }
-        boolean bf16 = isBf16(dt);
-        int kv = vectorPart(bf16, k);
-        Scratch sc = SCRATCH.get();
-        float[] ws = sc.ws(4 * k);
-        float[] tmp = sc.tmp;
-        float[] acc = sc.acc((m - m % 4) * 4 * L);
-        int j = n0;
-        for (; j + 4 <= n1; j += 4) {
-            stage(w, bf16, j, 4, k, ws);
-            int m4 = m - m % 4;
-            // k in blocks of KC so that the tile's 4 rows of x and of W stay in L1; the 16 accumulators of each
-            // 4-row tile wait in acc between blocks (stored exactly: the lane chains are unchanged).
-            if (kv == 0) java.util.Arrays.fill(acc, 0, m4 * 4 * L, 0f); // no vector part: the lane sums are 0
-            for (int t0 = 0; t0 < kv; t0 += KC) {
-                int t1 = Math.min(kv, t0 + KC);
-                for (int i = 0; i < m4; i += 4) tile4x4(x, i, k, t0, t1, ws, acc, i * 4 * L, t0 == 0);
-            }
-            for (int i = 0; i < m4; i++) finish4(acc, i * 4 * L, x, i * k, k, kv, ws, out, i * n + j);
-            for (int i = m4; i < m; i++) tile1x4(x, i * k, k, kv, ws, out, i * n + j, tmp);
-        }
-        for (; j < n1; j++) {
-            stage(w, bf16, j, 1, k, ws);
-            for (int i = 0; i < m; i++) out[i * n + j] = dotStaged(x, i * k, ws, k, kv, tmp);
-        }
+        multiplyPrepared(prepare(x, m, k, dt), w, dt, n, out, n0, n1);
     }
 
     /** Rows of x from which {@link #multiply} stages W as f32 and tiles; below it, W is widened in registers. */
     public static final int TILE_MIN_ROWS = 4;
 
+    /** Rows of x (TR) and of W (TC) per register tile. */
+    static final int TR = 3, TC = 8;
+
+    /** Output columns per unit of work: a caller splitting a product over tasks should cut at multiples of it. */
+    public static final int COLUMN_UNIT = TC;
+
     /** Floats of k per block of {@link #multiply}'s tiles (a multiple of every vector length). */
     static final int KC = 512;
 
-    /** Rows [i, i+4) of x against 4 staged W rows over k in [t0, t1); the 16 accumulators live in acc[ao ..]. */
-    private static void tile4x4(float[] x, int i, int k, int t0, int t1, float[] ws, float[] acc, int ao, boolean first) {
-        int x0 = i * k, x1 = x0 + k, x2 = x1 + k, x3 = x2 + k;
-        int k2 = 2 * k, k3 = 3 * k;
-        FloatVector c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33;
+    /**
+     * x as the kernels read it, made once per product and shared by its tasks: {@code rows} is x pair-split for BF16
+     * weights ({@link #pairSplit}, unchanged for F32); {@code tiles}, for {@link #TILE_MIN_ROWS} rows or more, the
+     * vector part of each group of {@link #TR} rows interleaved step by step (for step s: row 0's L floats, row 1's,
+     * row 2's), so that a tile reads one contiguous stream.
+     */
+    public record Prepared(float[] rows, float[] tiles, int m, int k, int kv) {
+    }
+
+    /** x as the kernels read it for weights of type dt (see {@link Prepared}). */
+    public static Prepared prepare(float[] x, int m, int k, DType dt) {
+        boolean bf16 = isBf16(dt);
+        float[] rows = bf16 ? pairSplit(x, m, k) : x;
+        int kv = vectorPart(bf16, k);
+        float[] tiles = null;
+        if (m >= TILE_MIN_ROWS) {
+            int m3 = m - m % TR;
+            tiles = new float[m3 * kv];
+            for (int i = 0; i < m3; i += TR) {
+                int base = i * kv;
+                for (int s = 0; s < kv; s += L) {
+                    for (int r = 0; r < TR; r++) System.arraycopy(rows, (i + r) * k + s, tiles, base + s * TR + r * L, L);
+                }
+            }
+        }
+        return new Prepared(rows, tiles, m, k, kv);
+    }
+
+    /** As {@link #multiply}, with x already {@link #prepare}d. */
+    public static void multiplyPrepared(Prepared p, MemorySegment w, DType dt, int n, float[] out, int n0, int n1) {
+        int m = p.m(), k = p.k(), kv = p.kv();
+        if (m < TILE_MIN_ROWS) {
+            multiplyRowsPrepared(p.rows(), m, k, w, dt, n, out, n0, n1);
+            return;
+        }
+        boolean bf16 = isBf16(dt);
+        float[] x = p.rows(), xt = p.tiles();
+        int m3 = m - m % TR, tail = k - kv;
+        Scratch sc = SCRATCH.get();
+        float[] wp = sc.ws(TC * kv + TC * tail);
+        float[] tmp = sc.tmp;
+        float[] acc = sc.acc(Math.max(m3, TR) * TC * L);
+        int j = n0;
+        for (; j + TC <= n1; j += TC) {
+            stagePacked(w, bf16, j, k, kv, wp);
+            // k in blocks of KC so that the W panel (TC rows × KC) stays in L1 while the x tiles stream past it; the
+            // 24 accumulators of each tile wait in acc between blocks (stored exactly: the lane chains are unchanged).
+            if (kv == 0) java.util.Arrays.fill(acc, 0, m3 * TC * L, 0f); // no vector part: the lane sums are 0
+            for (int t0 = 0; t0 < kv; t0 += KC) {
+                int s0 = t0 / L, s1 = Math.min(kv, t0 + KC) / L;
+                for (int i = 0; i < m3; i += TR) tile3x8(xt, i * kv, s0, s1, wp, acc, i * TC * L, t0 == 0);
+            }
+            for (int i = 0; i < m3; i++) finish8(acc, i * TC * L, x, i * k, k, kv, wp, out, i * n + j);
+            for (int i = m3; i < m; i++) {
+                tile1x8(x, i * k, kv, wp, acc, 0);
+                finish8(acc, 0, x, i * k, k, kv, wp, out, i * n + j);
+            }
+        }
+        for (; j < n1; j++) {
+            stage(w, bf16, j, 1, k, wp);
+            for (int i = 0; i < m; i++) out[i * n + j] = dotStaged(x, i * k, wp, k, kv, tmp);
+        }
+    }
+
+    /**
+     * x tile rows [i, i+3) (packed at xt[xb ..]) against the TC = 8 staged W rows over steps [s0, s1) of L floats;
+     * the 24 accumulators live in acc[ao ..] (row r, W row c at ao + (r·8 + c)·L).
+     */
+    private static void tile3x8(float[] xt, int xb, int s0, int s1, float[] wp, float[] acc, int ao, boolean first) {
+        FloatVector c00, c01, c02, c03, c04, c05, c06, c07, c10, c11, c12, c13, c14, c15, c16, c17,
+                c20, c21, c22, c23, c24, c25, c26, c27;
         if (first) {
             FloatVector z = FloatVector.zero(F);
-            c00 = z; c01 = z; c02 = z; c03 = z; c10 = z; c11 = z; c12 = z; c13 = z;
-            c20 = z; c21 = z; c22 = z; c23 = z; c30 = z; c31 = z; c32 = z; c33 = z;
+            c00 = z; c01 = z; c02 = z; c03 = z; c04 = z; c05 = z; c06 = z; c07 = z;
+            c10 = z; c11 = z; c12 = z; c13 = z; c14 = z; c15 = z; c16 = z; c17 = z;
+            c20 = z; c21 = z; c22 = z; c23 = z; c24 = z; c25 = z; c26 = z; c27 = z;
         } else {
             c00 = FloatVector.fromArray(F, acc, ao); c01 = FloatVector.fromArray(F, acc, ao + L);
             c02 = FloatVector.fromArray(F, acc, ao + 2 * L); c03 = FloatVector.fromArray(F, acc, ao + 3 * L);
-            c10 = FloatVector.fromArray(F, acc, ao + 4 * L); c11 = FloatVector.fromArray(F, acc, ao + 5 * L);
-            c12 = FloatVector.fromArray(F, acc, ao + 6 * L); c13 = FloatVector.fromArray(F, acc, ao + 7 * L);
-            c20 = FloatVector.fromArray(F, acc, ao + 8 * L); c21 = FloatVector.fromArray(F, acc, ao + 9 * L);
-            c22 = FloatVector.fromArray(F, acc, ao + 10 * L); c23 = FloatVector.fromArray(F, acc, ao + 11 * L);
-            c30 = FloatVector.fromArray(F, acc, ao + 12 * L); c31 = FloatVector.fromArray(F, acc, ao + 13 * L);
-            c32 = FloatVector.fromArray(F, acc, ao + 14 * L); c33 = FloatVector.fromArray(F, acc, ao + 15 * L);
+            c04 = FloatVector.fromArray(F, acc, ao + 4 * L); c05 = FloatVector.fromArray(F, acc, ao + 5 * L);
+            c06 = FloatVector.fromArray(F, acc, ao + 6 * L); c07 = FloatVector.fromArray(F, acc, ao + 7 * L);
+            c10 = FloatVector.fromArray(F, acc, ao + 8 * L); c11 = FloatVector.fromArray(F, acc, ao + 9 * L);
+            c12 = FloatVector.fromArray(F, acc, ao + 10 * L); c13 = FloatVector.fromArray(F, acc, ao + 11 * L);
+            c14 = FloatVector.fromArray(F, acc, ao + 12 * L); c15 = FloatVector.fromArray(F, acc, ao + 13 * L);
+            c16 = FloatVector.fromArray(F, acc, ao + 14 * L); c17 = FloatVector.fromArray(F, acc, ao + 15 * L);
+            c20 = FloatVector.fromArray(F, acc, ao + 16 * L); c21 = FloatVector.fromArray(F, acc, ao + 17 * L);
+            c22 = FloatVector.fromArray(F, acc, ao + 18 * L); c23 = FloatVector.fromArray(F, acc, ao + 19 * L);
+            c24 = FloatVector.fromArray(F, acc, ao + 20 * L); c25 = FloatVector.fromArray(F, acc, ao + 21 * L);
+            c26 = FloatVector.fromArray(F, acc, ao + 22 * L); c27 = FloatVector.fromArray(F, acc, ao + 23 * L);
         }
-        for (int t = t0; t < t1; t += L) {
-            FloatVector w0 = FloatVector.fromArray(F, ws, t), w1 = FloatVector.fromArray(F, ws, k + t);
-            FloatVector w2 = FloatVector.fromArray(F, ws, k2 + t), w3 = FloatVector.fromArray(F, ws, k3 + t);
-            FloatVector a = FloatVector.fromArray(F, x, x0 + t);
-            c00 = a.fma(w0, c00); c01 = a.fma(w1, c01); c02 = a.fma(w2, c02); c03 = a.fma(w3, c03);
-            a = FloatVector.fromArray(F, x, x1 + t);
-            c10 = a.fma(w0, c10); c11 = a.fma(w1, c11); c12 = a.fma(w2, c12); c13 = a.fma(w3, c13);
-            a = FloatVector.fromArray(F, x, x2 + t);
-            c20 = a.fma(w0, c20); c21 = a.fma(w1, c21); c22 = a.fma(w2, c22); c23 = a.fma(w3, c23);
-            a = FloatVector.fromArray(F, x, x3 + t);
-            c30 = a.fma(w0, c30); c31 = a.fma(w1, c31); c32 = a.fma(w2, c32); c33 = a.fma(w3, c33);
+        for (int s = s0; s < s1; s++) {
+            int wo = s * TC * L, xo = xb + s * TR * L;
+            FloatVector a0 = FloatVector.fromArray(F, xt, xo), a1 = FloatVector.fromArray(F, xt, xo + L), a2 = FloatVector.fromArray(F, xt, xo + 2 * L);
+            FloatVector w = FloatVector.fromArray(F, wp, wo);
+            c00 = a0.fma(w, c00); c10 = a1.fma(w, c10); c20 = a2.fma(w, c20);
+            w = FloatVector.fromArray(F, wp, wo + L);
+            c01 = a0.fma(w, c01); c11 = a1.fma(w, c11); c21 = a2.fma(w, c21);
+            w = FloatVector.fromArray(F, wp, wo + 2 * L);
+            c02 = a0.fma(w, c02); c12 = a1.fma(w, c12); c22 = a2.fma(w, c22);
+            w = FloatVector.fromArray(F, wp, wo + 3 * L);
+            c03 = a0.fma(w, c03); c13 = a1.fma(w, c13); c23 = a2.fma(w, c23);
+            w = FloatVector.fromArray(F, wp, wo + 4 * L);
+            c04 = a0.fma(w, c04); c14 = a1.fma(w, c14); c24 = a2.fma(w, c24);
+            w = FloatVector.fromArray(F, wp, wo + 5 * L);
+            c05 = a0.fma(w, c05); c15 = a1.fma(w, c15); c25 = a2.fma(w, c25);
+            w = FloatVector.fromArray(F, wp, wo + 6 * L);
+            c06 = a0.fma(w, c06); c16 = a1.fma(w, c16); c26 = a2.fma(w, c26);
+            w = FloatVector.fromArray(F, wp, wo + 7 * L);
+            c07 = a0.fma(w, c07); c17 = a1.fma(w, c17); c27 = a2.fma(w, c27);
         }
         c00.intoArray(acc, ao); c01.intoArray(acc, ao + L); c02.intoArray(acc, ao + 2 * L); c03.intoArray(acc, ao + 3 * L);
-        c10.intoArray(acc, ao + 4 * L); c11.intoArray(acc, ao + 5 * L); c12.intoArray(acc, ao + 6 * L); c13.intoArray(acc, ao + 7 * L);
-        c20.intoArray(acc, ao + 8 * L); c21.intoArray(acc, ao + 9 * L); c22.intoArray(acc, ao + 10 * L); c23.intoArray(acc, ao + 11 * L);
-        c30.intoArray(acc, ao + 12 * L); c31.intoArray(acc, ao + 13 * L); c32.intoArray(acc, ao + 14 * L); c33.intoArray(acc, ao + 15 * L);
+        c04.intoArray(acc, ao + 4 * L); c05.intoArray(acc, ao + 5 * L); c06.intoArray(acc, ao + 6 * L); c07.intoArray(acc, ao + 7 * L);
+        c10.intoArray(acc, ao + 8 * L); c11.intoArray(acc, ao + 9 * L); c12.intoArray(acc, ao + 10 * L); c13.intoArray(acc, ao + 11 * L);
+        c14.intoArray(acc, ao + 12 * L); c15.intoArray(acc, ao + 13 * L); c16.intoArray(acc, ao + 14 * L); c17.intoArray(acc, ao + 15 * L);
+        c20.intoArray(acc, ao + 16 * L); c21.intoArray(acc, ao + 17 * L); c22.intoArray(acc, ao + 18 * L); c23.intoArray(acc, ao + 19 * L);
+        c24.intoArray(acc, ao + 20 * L); c25.intoArray(acc, ao + 21 * L); c26.intoArray(acc, ao + 22 * L); c27.intoArray(acc, ao + 23 * L);
     }
 
-    private static void tile1x4(float[] x, int xo, int k, int kv, float[] ws, float[] out, int o, float[] tmp) {
-        FloatVector c0 = FloatVector.zero(F), c1 = c0, c2 = c0, c3 = c0;
-        int k2 = 2 * k, k3 = 3 * k;
-        for (int t = 0; t < kv; t += L) {
+    /** One x row (row layout at x[xo ..]) against the 8 staged W rows over the whole vector part, into acc[ao ..]. */
+    private static void tile1x8(float[] x, int xo, int kv, float[] wp, float[] acc, int ao) {
+        FloatVector z = FloatVector.zero(F);
+        FloatVector c0 = z, c1 = z, c2 = z, c3 = z, c4 = z, c5 = z, c6 = z, c7 = z;
+        for (int t = 0, wo = 0; t < kv; t += L, wo += TC * L) {
             FloatVector a = FloatVector.fromArray(F, x, xo + t);
-            c0 = a.fma(FloatVector.fromArray(F, ws, t), c0);
-            c1 = a.fma(FloatVector.fromArray(F, ws, k + t), c1);
-            c2 = a.fma(FloatVector.fromArray(F, ws, k2 + t), c2);
-            c3 = a.fma(FloatVector.fromArray(F, ws, k3 + t), c3);
+            c0 = a.fma(FloatVector.fromArray(F, wp, wo), c0);
+            c1 = a.fma(FloatVector.fromArray(F, wp, wo + L), c1);
+            c2 = a.fma(FloatVector.fromArray(F, wp, wo + 2 * L), c2);
+            c3 = a.fma(FloatVector.fromArray(F, wp, wo + 3 * L), c3);
+            c4 = a.fma(FloatVector.fromArray(F, wp, wo + 4 * L), c4);
+            c5 = a.fma(FloatVector.fromArray(F, wp, wo + 5 * L), c5);
+            c6 = a.fma(FloatVector.fromArray(F, wp, wo + 6 * L), c6);
+            c7 = a.fma(FloatVector.fromArray(F, wp, wo + 7 * L), c7);
         }
-        c0.intoArray(tmp, 0); c1.intoArray(tmp, L); c2.intoArray(tmp, 2 * L); c3.intoArray(tmp, 3 * L);
-        finish4(tmp, 0, x, xo, k, kv, ws, out, o);
+        c0.intoArray(acc, ao); c1.intoArray(acc, ao + L); c2.intoArray(acc, ao + 2 * L); c3.intoArray(acc, ao + 3 * L);
+        c4.intoArray(acc, ao + 4 * L); c5.intoArray(acc, ao + 5 * L); c6.intoArray(acc, ao + 6 * L); c7.intoArray(acc, ao + 7 * L);
     }
 
-    /** Lane sums and k-tails of one x row against 4 staged W rows, in the order of {@link #dot4}. */
-    private static void finish4(float[] acc, int ao, float[] x, int xo, int k, int kv, float[] ws, float[] out, int o) {
+    /**
+     * Lane sums and k-tails of one x row against the 8 staged W rows (accumulators at acc[ao ..), in W-row order), in
+     * the order of {@link #dot4}: into out[o .. o+8).
+     */
+    private static void finish8(float[] acc, int ao, float[] x, int xo, int k, int kv, float[] wp, float[] out, int o) {
         sum4(acc, ao);
-        float s0 = acc[ao], s1 = acc[ao + 1], s2 = acc[ao + 2], s3 = acc[ao + 3];
-        int k2 = 2 * k, k3 = 3 * k;
-        for (int t = kv; t < k; t++) {
-            float xv = x[xo + t];
-            s0 += xv * ws[t];
-            s1 += xv * ws[k + t];
-            s2 += xv * ws[k2 + t];
-            s3 += xv * ws[k3 + t];
+        sum4(acc, ao + 4 * L);
+        int tail = k - kv, wt = TC * kv;
+        for (int c = 0; c < TC; c++) {
+            float s = acc[ao + (c / 4) * 4 * L + c % 4];
+            for (int t = 0; t < tail; t++) s += x[xo + kv + t] * wp[wt + c * tail + t];
+            out[o + c] = s;
         }
-        out[o] = s0;
-        out[o + 1] = s1;
-        out[o + 2] = s2;
-        out[o + 3] = s3;
     }
 
     private static float dotStaged(float[] x, int xo, float[] ws, int k, int kv, float[] tmp) {
@@ -430,6 +480,27 @@ public final class MatMul {
         float s = sum1(tmp, 0);
         for (int t = kv; t < k; t++) s += x[xo + t] * ws[t];
         return s;
+    }
+
+    /**
+     * Stages W rows [j, j + 8) as f32 into wp, packed for {@link #tile3x8}: the vector part step by step (for step s of
+     * L floats: row 0's, row 1's, … row 7's, BF16 in the pair-split order of {@link #pairSplit}), then each row's tail.
+     */
+    static void stagePacked(MemorySegment w, boolean bf16, long j, int k, int kv, float[] wp) {
+        int tail = k - kv, wt = TC * kv;
+        for (int c = 0; c < TC; c++) {
+            long row = (j + c) * k;
+            if (bf16) {
+                for (int t = 0; t < kv; t += 2 * L) {
+                    IntVector iv = IntVector.fromMemorySegment(I, w, (row + t) * 2, ByteOrder.LITTLE_ENDIAN);
+                    iv.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(wp, t * TC + c * L);
+                    iv.and(0xffff0000).reinterpretAsFloats().intoArray(wp, (t + L) * TC + c * L);
+                }
+            } else {
+                for (int t = 0; t < kv; t += L) loadF32(w, row + t).intoArray(wp, t * TC + c * L);
+            }
+            for (int t = 0; t < tail; t++) wp[wt + c * tail + t] = w1(w, bf16, row + kv + t);
+        }
     }
 
     /** Stages rows [j, j + rows) of W as f32 into ws ([rows, k]); BF16 rows in the pair-split layout of {@link #pairSplit}. */
