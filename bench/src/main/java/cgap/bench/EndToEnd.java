@@ -244,7 +244,7 @@ public final class EndToEnd {
         return new Report(rows, text);
     }
 
-    private static Path ensureModel(SyntheticLlama spec, Path cache, PrintStream log) throws IOException {
+    static Path ensureModel(SyntheticLlama spec, Path cache, PrintStream log) throws IOException {
         Path dir = cache.resolve(spec.id());
         if (Files.isRegularFile(dir.resolve("complete"))) return dir;
         log.printf("e2e: writing %s (%.0f M parameters) to %s%n", spec.id(), spec.parameters() / 1e6, dir);

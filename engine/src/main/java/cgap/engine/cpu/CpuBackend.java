@@ -152,10 +152,10 @@ public final class CpuBackend implements Backend {
             unit0[i + 1] = unit0[i] + (n + u - 1) / u;
         }
         MatMul.Prepared xp = MatMul.prepare(b(x).data(), m, k, ws[0].dtype());
-        // Units of COLUMN_UNIT output columns (the tiles' W rows, so no task ends with a ragged tail), about 2^16
-        // multiply-adds a task (enough to amortise dispatch and the staging of W rows), at most threads × 4 tasks
-        // (Parallel caps it): a decode GEMV of 1024 × 1024 still spreads over the threads. A task may span the end of
-        // one weight and the start of the next.
+        // Units of COLUMN_UNIT output columns (the tiles' W rows, so no task ends with a ragged tail), at least about
+        // 2^16 multiply-adds a task (enough to amortise a claim and the staging of W rows; Parallel hands out larger
+        // chunks first): a decode GEMV of 1024 × 1024 still spreads over the threads. A task may span the end of one
+        // weight and the start of the next.
         long macsPerUnit = Math.max(1L, (long) u * m * k);
         int grain = (int) Math.max(1, (1L << 16) / macsPerUnit);
         par.forRange(unit0[count], grain, (q0, q1) -> {

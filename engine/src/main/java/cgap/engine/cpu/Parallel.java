@@ -12,7 +12,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * much as the work: a helper that has to be woken from a park costs tens of microseconds on a VM. Helpers therefore
  * spin (with {@link Thread#onSpinWait}) for {@link #SPIN_NANOS} after their last job before they park, the caller
  * takes chunks itself instead of waiting, and chunks are claimed from a shared counter, so a late helper finds less
- * to do rather than delaying the call. Which thread computes a chunk never changes what it computes.
+ * to do rather than delaying the call. Which thread computes a chunk, and where the chunks are cut, never changes
+ * what is computed for an index.
  *
  * <p>A call made from inside a body (nested), or while another thread's call is running, runs serially on the
  * calling thread or waits for the team respectively; it never deadlocks.
@@ -25,32 +26,40 @@ public final class Parallel {
     /** How long an idle helper polls for the next job before parking. */
     static final long SPIN_NANOS = 200_000;
 
-    /** One call: the body, its chunking, the next chunk to claim and the chunks still running or unclaimed. */
+    /**
+     * One call: the body, the next index to claim and the indices not yet done. Chunks are claimed guided-style: a
+     * claim takes a share of what is left ({@code left / (2 · threads)}, at least the grain), so chunks start large
+     * and shrink towards the end, and the threads finish together instead of one waiting on another's last big chunk.
+     */
     private static final class Job {
         final RangeBody body;
-        final int n, per, chunks;
+        final int n, grain, shareDiv;
         final AtomicInteger next = new AtomicInteger();
         final AtomicInteger remaining;
         final AtomicReference<Throwable> failure = new AtomicReference<>();
 
-        Job(RangeBody body, int n, int per, int chunks) {
+        Job(RangeBody body, int n, int grain, int threads) {
             this.body = body;
             this.n = n;
-            this.per = per;
-            this.chunks = chunks;
-            this.remaining = new AtomicInteger(chunks);
+            this.grain = grain;
+            this.shareDiv = 2 * threads;
+            this.remaining = new AtomicInteger(n);
         }
 
         /** Claims and runs chunks until none is left. */
         void work() {
-            int c;
-            while ((c = next.getAndIncrement()) < chunks) {
+            while (true) {
+                int from = next.get();
+                if (from >= n) return;
+                int size = Math.max(grain, (n - from) / shareDiv);
+                int to = Math.min(n, from + size);
+                if (!next.compareAndSet(from, to)) continue;
                 try {
-                    if (failure.get() == null) body.run(c * per, Math.min(n, c * per + per));
+                    if (failure.get() == null) body.run(from, to);
                 } catch (Throwable t) {
                     failure.compareAndSet(null, t);
                 } finally {
-                    remaining.decrementAndGet();
+                    remaining.addAndGet(from - to);
                 }
             }
         }
@@ -83,18 +92,18 @@ public final class Parallel {
     }
 
     /**
-     * Runs body over [0, n) in contiguous chunks, at least {@code grain} indices each, at most 4 chunks a thread.
-     * Exceptions thrown by the body are rethrown here (the first one; later chunks are skipped).
+     * Runs body over [0, n) in contiguous chunks of at least {@code grain} indices (the last may be shorter), claimed
+     * by the threads as they become free, large first and shrinking towards the end (see {@link Job}). Exceptions
+     * thrown by the body are rethrown here (the first one; chunks not yet started are skipped).
      */
     public void forRange(int n, int grain, RangeBody body) {
         if (n <= 0) return;
-        int chunks = Math.min(Math.max(1, n / Math.max(1, grain)), threads * 4);
-        if (helpers.length == 0 || chunks <= 1 || inside.get()) {
+        grain = Math.max(1, grain);
+        if (helpers.length == 0 || n < 2 * grain || inside.get()) {
             body.run(0, n);
             return;
         }
-        int per = (n + chunks - 1) / chunks;
-        Job job = new Job(body, n, per, (n + per - 1) / per);
+        Job job = new Job(body, n, grain, threads);
         submit.lock();
         inside.set(true);
         try {
