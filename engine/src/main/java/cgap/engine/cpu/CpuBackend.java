@@ -249,7 +249,7 @@ public final class CpuBackend implements Backend {
         float fscale = (float) scale;
         par.forRange(positions.length * heads, 8, (t0, t1) -> {
             float[] scores = new float[0];
-            float[] acc = new float[MatMul.L];
+            float[] acc = new float[4 * MatMul.L];
             int hv = headDim - headDim % MatMul.L;
             for (int t = t0; t < t1; t++) {
                 int r = t / heads, h = t % heads, kvh = h / group;
@@ -259,9 +259,36 @@ public final class CpuBackend implements Backend {
                 if (scores.length < n) scores = new float[Math.max(n, scores.length * 2)];
                 int qo = r * qCols + h * headDim;
                 float max = Float.NEGATIVE_INFINITY;
-                for (int j = 0; j < n; j++) {
-                    int ko = (lo + j) * kvDim + kvh * headDim;
-                    // q·k: one FMA chain per lane, lanes summed by MatMul's fixed tree, then the head_dim tail
+                int jk = 0;
+                // q·k: one FMA chain per lane, lanes summed by MatMul's fixed tree, then the head_dim tail; four keys
+                // at a time (independent chains, their trees packed in one sum4: the same bits as one key at a time)
+                for (; jk + 4 <= n; jk += 4) {
+                    int k0 = (lo + jk) * kvDim + kvh * headDim, k1 = k0 + kvDim, k2 = k1 + kvDim, k3 = k2 + kvDim;
+                    FloatVector d0 = FloatVector.zero(MatMul.F), d1 = d0, d2 = d0, d3 = d0;
+                    for (int i = 0; i < hv; i += MatMul.L) {
+                        FloatVector qv = FloatVector.fromArray(MatMul.F, qs, qo + i);
+                        d0 = qv.fma(FloatVector.fromArray(MatMul.F, ks, k0 + i), d0);
+                        d1 = qv.fma(FloatVector.fromArray(MatMul.F, ks, k1 + i), d1);
+                        d2 = qv.fma(FloatVector.fromArray(MatMul.F, ks, k2 + i), d2);
+                        d3 = qv.fma(FloatVector.fromArray(MatMul.F, ks, k3 + i), d3);
+                    }
+                    d0.intoArray(acc, 0);
+                    d1.intoArray(acc, MatMul.L);
+                    d2.intoArray(acc, 2 * MatMul.L);
+                    d3.intoArray(acc, 3 * MatMul.L);
+                    MatMul.sum4(acc, 0);
+                    for (int u = 0; u < 4; u++) {
+                        float s = acc[u];
+                        int ko = k0 + u * kvDim;
+                        for (int i = hv; i < headDim; i++) s += qs[qo + i] * ks[ko + i];
+                        s *= fscale;
+                        if (softcap > 0) s = (float) (softcap * Math.tanh(s / softcap));
+                        scores[jk + u] = s;
+                        if (s > max) max = s;
+                    }
+                }
+                for (; jk < n; jk++) {
+                    int ko = (lo + jk) * kvDim + kvh * headDim;
                     FloatVector dv = FloatVector.zero(MatMul.F);
                     for (int i = 0; i < hv; i += MatMul.L) {
                         dv = FloatVector.fromArray(MatMul.F, qs, qo + i).fma(FloatVector.fromArray(MatMul.F, ks, ko + i), dv);
@@ -271,7 +298,7 @@ public final class CpuBackend implements Backend {
                     for (int i = hv; i < headDim; i++) s += qs[qo + i] * ks[ko + i];
                     s *= fscale;
                     if (softcap > 0) s = (float) (softcap * Math.tanh(s / softcap));
-                    scores[j] = s;
+                    scores[jk] = s;
                     if (s > max) max = s;
                 }
                 double sum = 0;
@@ -283,8 +310,25 @@ public final class CpuBackend implements Backend {
                 float inv = (float) (1.0 / sum);
                 int oo = r * out.cols() + h * headDim;
                 int vb = kvh * headDim;
-                // out = Σ_j p_j v_j, one chunk of head_dim at a time, each element an FMA chain in j order
-                for (int i = 0; i < hv; i += MatMul.L) {
+                // out = Σ_j p_j v_j, each element an FMA chain in j order; four chunks of head_dim at a time
+                // (independent chains), then the remaining chunks one at a time
+                int i4 = 0;
+                for (; i4 + 4 * MatMul.L <= hv; i4 += 4 * MatMul.L) {
+                    FloatVector o0 = FloatVector.zero(MatMul.F), o1 = o0, o2 = o0, o3 = o0;
+                    for (int jj = 0; jj < n; jj++) {
+                        FloatVector pj = FloatVector.broadcast(MatMul.F, scores[jj] * inv);
+                        int vo = (lo + jj) * kvDim + vb + i4;
+                        o0 = pj.fma(FloatVector.fromArray(MatMul.F, vs, vo), o0);
+                        o1 = pj.fma(FloatVector.fromArray(MatMul.F, vs, vo + MatMul.L), o1);
+                        o2 = pj.fma(FloatVector.fromArray(MatMul.F, vs, vo + 2 * MatMul.L), o2);
+                        o3 = pj.fma(FloatVector.fromArray(MatMul.F, vs, vo + 3 * MatMul.L), o3);
+                    }
+                    o0.intoArray(os, oo + i4);
+                    o1.intoArray(os, oo + i4 + MatMul.L);
+                    o2.intoArray(os, oo + i4 + 2 * MatMul.L);
+                    o3.intoArray(os, oo + i4 + 3 * MatMul.L);
+                }
+                for (int i = i4; i < hv; i += MatMul.L) {
                     FloatVector ov = FloatVector.zero(MatMul.F);
                     for (int j = 0; j < n; j++) {
                         ov = FloatVector.broadcast(MatMul.F, scores[j] * inv).fma(FloatVector.fromArray(MatMul.F, vs, (lo + j) * kvDim + vb + i), ov);
