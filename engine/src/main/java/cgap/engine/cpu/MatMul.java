@@ -198,8 +198,14 @@ public final class MatMul {
      * tail as it was): the layout that meets BF16 weights read as pairs.
      */
     static float[] pairSplit(float[] x, int m, int k) {
-        int kv = vectorPart(true, k);
         float[] p = new float[m * k];
+        pairSplit(x, m, k, p);
+        return p;
+    }
+
+    /** {@link #pairSplit(float[], int, int)} into p (at least m·k long). */
+    static void pairSplit(float[] x, int m, int k, float[] p) {
+        int kv = vectorPart(true, k);
         for (int i = 0; i < m; i++) {
             int o = i * k;
             for (int c = 0; c < kv; c += 2 * L) {
@@ -210,7 +216,6 @@ public final class MatMul {
             }
             System.arraycopy(x, o + kv, p, o + kv, k - kv);
         }
-        return p;
     }
 
     /** L F32 weights from element {@code elem} (BF16 weights are read in pairs, see {@link #dot4Bf16}). */
@@ -325,20 +330,38 @@ public final class MatMul {
      * x as the kernels read it, made once per product and shared by its tasks: {@code rows} is x pair-split for BF16
      * weights ({@link #pairSplit}, unchanged for F32); {@code tiles}, for {@link #TILE_MIN_ROWS} rows or more, the
      * vector part of each group of {@link #TR} rows interleaved step by step (for step s: row 0's L floats, row 1's,
-     * row 2's), so that a tile reads one contiguous stream.
+     * row 2's), so that a tile reads one contiguous stream. The arrays may be longer than needed.
      */
     public record Prepared(float[] rows, float[] tiles, int m, int k, int kv) {
     }
 
-    /** x as the kernels read it for weights of type dt (see {@link Prepared}). */
+    /** The calling thread's buffers for {@link #prepare}: reused by its next product (a decode step makes hundreds). */
+    private static final class PrepareScratch {
+        float[] rows = new float[0], tiles = new float[0];
+    }
+
+    private static final ThreadLocal<PrepareScratch> PREPARE = ThreadLocal.withInitial(PrepareScratch::new);
+
+    /**
+     * x as the kernels read it for weights of type dt (see {@link Prepared}), in buffers owned by the calling thread:
+     * valid until that thread's next call, so a product must be finished (its tasks joined) before the thread prepares
+     * the next.
+     */
     public static Prepared prepare(float[] x, int m, int k, DType dt) {
         boolean bf16 = isBf16(dt);
-        float[] rows = bf16 ? pairSplit(x, m, k) : x;
+        PrepareScratch sc = PREPARE.get();
+        float[] rows = x;
+        if (bf16) {
+            if (sc.rows.length < m * k) sc.rows = new float[m * k];
+            rows = sc.rows;
+            pairSplit(x, m, k, rows);
+        }
         int kv = vectorPart(bf16, k);
         float[] tiles = null;
         if (m >= TILE_MIN_ROWS) {
             int m3 = m - m % TR;
-            tiles = new float[m3 * kv];
+            if (sc.tiles.length < m3 * kv) sc.tiles = new float[m3 * kv];
+            tiles = sc.tiles;
             for (int i = 0; i < m3; i += TR) {
                 int base = i * kv;
                 for (int s = 0; s < kv; s += L) {
