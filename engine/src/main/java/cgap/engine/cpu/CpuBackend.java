@@ -116,12 +116,12 @@ public final class CpuBackend implements Backend {
     }
 
     /**
-     * What fixes this backend's bits: the kernels' accumulation order (versioned: bump {@code v2} when an order
+     * What fixes this backend's bits: the kernels' accumulation order and elementary functions (versioned: bump {@code v3} when one
      * changes) and the vector width it runs at. Runs with another value may differ in the last bits, so a resumed
      * run must match it.
      */
     public static String numerics() {
-        return "cpu-order-v2-" + MatMul.F.vectorBitSize() + "bit";
+        return "cpu-order-v3-" + MatMul.F.vectorBitSize() + "bit";
     }
 
     @Override
@@ -301,13 +301,7 @@ public final class CpuBackend implements Backend {
                     scores[jk] = s;
                     if (s > max) max = s;
                 }
-                double sum = 0;
-                for (int j = 0; j < n; j++) {
-                    float e = (float) Math.exp(scores[j] - max);
-                    scores[j] = e;
-                    sum += e;
-                }
-                float inv = (float) (1.0 / sum);
+                float inv = 1f / VecExp.expShifted(scores, n, max, acc);
                 int oo = r * out.cols() + h * headDim;
                 int vb = kvh * headDim;
                 // out = Σ_j p_j v_j, each element an FMA chain in j order; four chunks of head_dim at a time
@@ -349,14 +343,15 @@ public final class CpuBackend implements Backend {
         float[] g = b(gate).data(), u = b(up).data(), o = b(out).data();
         int n = gate.rows() * gate.cols();
         par.forRange(n, 1024, (i0, i1) -> {
-            for (int i = i0; i < i1; i++) o[i] = activation(act, g[i]) * u[i];
+            if (act == Activation.SILU) VecExp.siluMul(g, u, o, i0, i1);
+            else for (int i = i0; i < i1; i++) o[i] = activation(act, g[i]) * u[i];
         });
     }
 
-    /** The gate nonlinearity, computed in double and rounded to f32. */
+    /** The gate nonlinearity: SiLU in f32 ({@link VecExp#silu}, as {@link #gatedAct} computes it), the GELUs in double rounded to f32. */
     public static float activation(Activation act, float x) {
         return switch (act) {
-            case SILU -> (float) (x / (1.0 + Math.exp(-x)));
+            case SILU -> VecExp.silu(x);
             case GELU_TANH -> (float) (0.5 * x * (1.0 + Math.tanh(Math.sqrt(2.0 / Math.PI) * (x + 0.044715 * x * x * x))));
             case GELU -> (float) (0.5 * x * (1.0 + erf(x / Math.sqrt(2.0))));
         };
