@@ -383,24 +383,24 @@ public final class MatMul {
         float[] x = p.rows(), xt = p.tiles();
         int m3 = m - m % TR, tail = k - kv;
         Scratch sc = SCRATCH.get();
-        float[] wp = sc.ws(TC * kv + TC * tail);
+        float[] wp = sc.ws(Math.max(TC * Math.min(KC, kv) + TC * tail, k));
         float[] tmp = sc.tmp;
-        float[] acc = sc.acc(Math.max(m3, TR) * TC * L);
+        float[] acc = sc.acc(m * TC * L);
+        int wt = TC * Math.min(KC, kv); // the panel's k-tails sit after its block
         int j = n0;
         for (; j + TC <= n1; j += TC) {
-            stagePacked(w, bf16, j, k, kv, wp);
-            // k in blocks of KC so that the W panel (TC rows × KC) stays in L1 while the x tiles stream past it; the
-            // 24 accumulators of each tile wait in acc between blocks (stored exactly: the lane chains are unchanged).
-            if (kv == 0) java.util.Arrays.fill(acc, 0, m3 * TC * L, 0f); // no vector part: the lane sums are 0
+            stageTails(w, bf16, j, k, kv, wp, wt);
+            // k in blocks of KC: each block of the W panel (TC rows × KC, 16 KB as f32) is staged just before the x
+            // tiles stream past it, so it is written to and read from L1; the 24 accumulators of each tile wait in acc
+            // between blocks (stored exactly: the lane chains are unchanged).
+            if (kv == 0) java.util.Arrays.fill(acc, 0, m * TC * L, 0f); // no vector part: the lane sums are 0
             for (int t0 = 0; t0 < kv; t0 += KC) {
-                int s0 = t0 / L, s1 = Math.min(kv, t0 + KC) / L;
+                int t1 = Math.min(kv, t0 + KC), s0 = t0 / L, s1 = t1 / L;
+                stagePacked(w, bf16, j, k, t0, t1, wp);
                 for (int i = 0; i < m3; i += TR) tile3x8(xt, i * kv, s0, s1, wp, acc, i * TC * L, t0 == 0);
+                for (int i = m3; i < m; i++) tile1x8(x, i * k, s0, s1, wp, acc, i * TC * L, t0 == 0);
             }
-            for (int i = 0; i < m3; i++) finish8(acc, i * TC * L, x, i * k, k, kv, wp, out, i * n + j);
-            for (int i = m3; i < m; i++) {
-                tile1x8(x, i * k, kv, wp, acc, 0);
-                finish8(acc, 0, x, i * k, k, kv, wp, out, i * n + j);
-            }
+            for (int i = 0; i < m; i++) finish8(acc, i * TC * L, x, i * k, k, kv, wp, wt, out, i * n + j);
         }
         for (; j < n1; j++) {
             stage(w, bf16, j, 1, k, wp);
@@ -409,8 +409,9 @@ public final class MatMul {
     }
 
     /**
-     * x tile rows [i, i+3) (packed at xt[xb ..]) against the TC = 8 staged W rows over steps [s0, s1) of L floats;
-     * the 24 accumulators live in acc[ao ..] (row r, W row c at ao + (r·8 + c)·L).
+     * x tile rows [i, i+3) (packed at xt[xb ..]) against the TC = 8 staged W rows over steps [s0, s1) of L floats
+     * (the block staged in wp from its start); the 24 accumulators live in acc[ao ..] (row r, W row c at
+     * ao + (r·8 + c)·L).
      */
     private static void tile3x8(float[] xt, int xb, int s0, int s1, float[] wp, float[] acc, int ao, boolean first) {
         FloatVector c00, c01, c02, c03, c04, c05, c06, c07, c10, c11, c12, c13, c14, c15, c16, c17,
@@ -435,7 +436,7 @@ public final class MatMul {
             c26 = FloatVector.fromArray(F, acc, ao + 22 * L); c27 = FloatVector.fromArray(F, acc, ao + 23 * L);
         }
         for (int s = s0; s < s1; s++) {
-            int wo = s * TC * L, xo = xb + s * TR * L;
+            int wo = (s - s0) * TC * L, xo = xb + s * TR * L;
             FloatVector a0 = FloatVector.fromArray(F, xt, xo), a1 = FloatVector.fromArray(F, xt, xo + L), a2 = FloatVector.fromArray(F, xt, xo + 2 * L);
             FloatVector w = FloatVector.fromArray(F, wp, wo);
             c00 = a0.fma(w, c00); c10 = a1.fma(w, c10); c20 = a2.fma(w, c20);
@@ -462,12 +463,21 @@ public final class MatMul {
         c24.intoArray(acc, ao + 20 * L); c25.intoArray(acc, ao + 21 * L); c26.intoArray(acc, ao + 22 * L); c27.intoArray(acc, ao + 23 * L);
     }
 
-    /** One x row (row layout at x[xo ..]) against the 8 staged W rows over the whole vector part, into acc[ao ..]. */
-    private static void tile1x8(float[] x, int xo, int kv, float[] wp, float[] acc, int ao) {
-        FloatVector z = FloatVector.zero(F);
-        FloatVector c0 = z, c1 = z, c2 = z, c3 = z, c4 = z, c5 = z, c6 = z, c7 = z;
-        for (int t = 0, wo = 0; t < kv; t += L, wo += TC * L) {
-            FloatVector a = FloatVector.fromArray(F, x, xo + t);
+    /** One x row (row layout at x[xo ..]) against the 8 staged W rows over steps [s0, s1) (as {@link #tile3x8}). */
+    private static void tile1x8(float[] x, int xo, int s0, int s1, float[] wp, float[] acc, int ao, boolean first) {
+        FloatVector c0, c1, c2, c3, c4, c5, c6, c7;
+        if (first) {
+            FloatVector z = FloatVector.zero(F);
+            c0 = z; c1 = z; c2 = z; c3 = z; c4 = z; c5 = z; c6 = z; c7 = z;
+        } else {
+            c0 = FloatVector.fromArray(F, acc, ao); c1 = FloatVector.fromArray(F, acc, ao + L);
+            c2 = FloatVector.fromArray(F, acc, ao + 2 * L); c3 = FloatVector.fromArray(F, acc, ao + 3 * L);
+            c4 = FloatVector.fromArray(F, acc, ao + 4 * L); c5 = FloatVector.fromArray(F, acc, ao + 5 * L);
+            c6 = FloatVector.fromArray(F, acc, ao + 6 * L); c7 = FloatVector.fromArray(F, acc, ao + 7 * L);
+        }
+        for (int s = s0; s < s1; s++) {
+            int wo = (s - s0) * TC * L;
+            FloatVector a = FloatVector.fromArray(F, x, xo + s * L);
             c0 = a.fma(FloatVector.fromArray(F, wp, wo), c0);
             c1 = a.fma(FloatVector.fromArray(F, wp, wo + L), c1);
             c2 = a.fma(FloatVector.fromArray(F, wp, wo + 2 * L), c2);
@@ -482,13 +492,13 @@ public final class MatMul {
     }
 
     /**
-     * Lane sums and k-tails of one x row against the 8 staged W rows (accumulators at acc[ao ..), in W-row order), in
-     * the order of {@link #dot4}: into out[o .. o+8).
+     * Lane sums and k-tails of one x row against the 8 staged W rows (accumulators at acc[ao ..), in W-row order; the
+     * rows' k-tails at wp[wt ..], {@link #stageTails}), in the order of {@link #dot4}: into out[o .. o+8).
      */
-    private static void finish8(float[] acc, int ao, float[] x, int xo, int k, int kv, float[] wp, float[] out, int o) {
+    private static void finish8(float[] acc, int ao, float[] x, int xo, int k, int kv, float[] wp, int wt, float[] out, int o) {
         sum4(acc, ao);
         sum4(acc, ao + 4 * L);
-        int tail = k - kv, wt = TC * kv;
+        int tail = k - kv;
         for (int c = 0; c < TC; c++) {
             float s = acc[ao + (c / 4) * 4 * L + c % 4];
             for (int t = 0; t < tail; t++) s += x[xo + kv + t] * wp[wt + c * tail + t];
@@ -506,22 +516,38 @@ public final class MatMul {
     }
 
     /**
-     * Stages W rows [j, j + 8) as f32 into wp, packed for {@link #tile3x8}: the vector part step by step (for step s of
-     * L floats: row 0's, row 1's, … row 7's, BF16 in the pair-split order of {@link #pairSplit}), then each row's tail.
+     * Stages elements [t0, t1) of the vector part of W rows [j, j + 8) as f32 into wp from its start, packed for
+     * {@link #tile3x8}: step by step (for each step of L floats: row 0's, row 1's, … row 7's), BF16 in the pair-split
+     * order of {@link #pairSplit}. t0 and t1 are multiples of 2L.
      */
-    static void stagePacked(MemorySegment w, boolean bf16, long j, int k, int kv, float[] wp) {
-        int tail = k - kv, wt = TC * kv;
+    static void stagePacked(MemorySegment w, boolean bf16, long j, int k, int t0, int t1, float[] wp) {
+        long b0 = j * k * (bf16 ? 2 : 4), rb = (long) k * (bf16 ? 2 : 4); // byte offset of row j, bytes per row
+        // step outer, row inner: wp is written front to back
+        if (bf16) {
+            for (int t = t0; t < t1; t += 2 * L) {
+                int lo = (t - t0) * TC, hi = (t - t0 + L) * TC;
+                for (int c = 0; c < TC; c++) {
+                    IntVector iv = IntVector.fromMemorySegment(I, w, b0 + c * rb + 2L * t, ByteOrder.LITTLE_ENDIAN);
+                    iv.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(wp, lo + c * L);
+                    iv.and(0xffff0000).reinterpretAsFloats().intoArray(wp, hi + c * L);
+                }
+            }
+        } else {
+            for (int t = t0; t < t1; t += L) {
+                long bt = b0 + 4L * t;
+                int o = (t - t0) * TC;
+                for (int c = 0; c < TC; c++) {
+                    FloatVector.fromMemorySegment(F, w, bt + c * rb, ByteOrder.LITTLE_ENDIAN).intoArray(wp, o + c * L);
+                }
+            }
+        }
+    }
+
+    /** The k-tails ([kv, k)) of W rows [j, j + 8) as f32 into wp[wt ..], row after row. */
+    static void stageTails(MemorySegment w, boolean bf16, long j, int k, int kv, float[] wp, int wt) {
+        int tail = k - kv;
         for (int c = 0; c < TC; c++) {
             long row = (j + c) * k;
-            if (bf16) {
-                for (int t = 0; t < kv; t += 2 * L) {
-                    IntVector iv = IntVector.fromMemorySegment(I, w, (row + t) * 2, ByteOrder.LITTLE_ENDIAN);
-                    iv.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(wp, t * TC + c * L);
-                    iv.and(0xffff0000).reinterpretAsFloats().intoArray(wp, (t + L) * TC + c * L);
-                }
-            } else {
-                for (int t = 0; t < kv; t += L) loadF32(w, row + t).intoArray(wp, t * TC + c * L);
-            }
             for (int t = 0; t < tail; t++) wp[wt + c * tail + t] = w1(w, bf16, row + kv + t);
         }
     }
