@@ -301,7 +301,7 @@ public final class CpuBackend implements Backend {
                     scores[jk] = s;
                     if (s > max) max = s;
                 }
-                float inv = 1f / VecExp.expShifted(scores, n, max, acc);
+                float inv = (float) (1.0 / VecExp.expShifted(scores, 0, n, max));
                 int oo = r * out.cols() + h * headDim;
                 int vb = kvh * headDim;
                 // out = Σ_j p_j v_j, each element an FMA chain in j order; four chunks of head_dim at a time

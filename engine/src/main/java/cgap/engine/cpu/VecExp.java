@@ -4,37 +4,34 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
- * f32 e^x on vectors, for attention's softmax and the SiLU gate: range reduction x = k·ln2 + r with |r| ≤ ln2/2, a
- * degree-7 Taylor polynomial (truncation below 6e-9 relative, under half an f32 ulp), and 2^k put into the exponent
- * bits. FMAs, multiplications and additions only, so every JIT tier gives the same bits, and {@link #exp} (the scalar
- * form used for the tails) gives the same bits as a vector lane. Accurate to a few f32 ulps of the exact value.
+ * f32 e^x for the engine's softmaxes (attention, the tuned-lens probes) and the SiLU gate: Cody-Waite reduction to
+ * |r| ≤ ln2/2 and a degree-7 Taylor polynomial, relative error ≈ 2e-7, 0 below {@link #MIN_X}, valid up to
+ * {@link #MAX_X}. The scalar and vector forms do the same IEEE operations (no vendor math library, which compiled code
+ * may call and the interpreter does not), so they agree bit for bit in every JIT tier.
  */
 public final class VecExp {
-    private static final float INV_LN2 = 1.44269504088896341f;
-    private static final float LN2_HI = 0.693145751953125f;     // ln 2 to 16 bits: k·LN2_HI is exact for |k| < 2^8
-    private static final float LN2_LO = 1.42860682030941723e-6f; // ln 2 − LN2_HI
-    /** 1.5·2^23: adding it rounds to an integer, and the integer sits in the low mantissa bits. */
-    private static final float MAGIC = 12582912f;
-    private static final int MAGIC_BITS = Float.floatToRawIntBits(MAGIC);
-    private static final float C2 = 1f / 2, C3 = 1f / 6, C4 = 1f / 24, C5 = 1f / 120, C6 = 1f / 720, C7 = 1f / 5040;
-    /** Below it, e^x is taken as 0 (e^−87 ≈ 1.6e−38, the bottom of the normal range). */
-    static final float MIN_ARG = -87f;
-    /** Above it, e^x is computed at MAX_ARG (e^88 ≈ 1.65e38, near the top of the range). */
-    static final float MAX_ARG = 88f;
+    private static final float LOG2E = 1.44269504088896341f;
+    private static final float LN2_HI = 0.693359375f;
+    private static final float LN2_LO = -2.12194440e-4f;
+    private static final float ROUND = 12582912f; // 1.5 * 2^23: adding and subtracting it rounds to an integer
+    private static final float C2 = 1 / 2f, C3 = 1 / 6f, C4 = 1 / 24f, C5 = 1 / 120f, C6 = 1 / 720f, C7 = 1 / 5040f;
+    /** Below it, e^x is 0 (e^−87.3 ≈ 1.2e−38, the bottom of the normal range). */
+    public static final float MIN_X = -87.3f;
+    /** Up to it the arithmetic holds (e^88 ≈ 1.65e38); callers clamp larger arguments. */
+    public static final float MAX_X = 88f;
 
     private VecExp() {
     }
 
-    /** Scalar e^x with exactly the arithmetic of a vector lane. */
+    /** e^x, for x ≤ {@link #MAX_X}. */
     public static float exp(float x) {
-        if (x < MIN_ARG) return 0f;
-        x = Math.min(x, MAX_ARG);
-        float t = Math.fma(x, INV_LN2, MAGIC);
-        float k = t - MAGIC;
-        float r = Math.fma(k, -LN2_HI, x);
-        r = Math.fma(k, -LN2_LO, r);
+        if (x < MIN_X) return 0f;
+        float n = (x * LOG2E + ROUND) - ROUND;
+        float r = Math.fma(n, -LN2_HI, x);
+        r = Math.fma(n, -LN2_LO, r);
         float p = Math.fma(C7, r, C6);
         p = Math.fma(p, r, C5);
         p = Math.fma(p, r, C4);
@@ -42,82 +39,63 @@ public final class VecExp {
         p = Math.fma(p, r, C2);
         p = Math.fma(p, r, 1f);
         p = Math.fma(p, r, 1f);
-        int e = (Float.floatToRawIntBits(t) - MAGIC_BITS + 127) << 23;
-        return p * Float.intBitsToFloat(e);
+        return p * Float.intBitsToFloat(((int) n + 127) << 23);
+    }
+
+    /** e^x lane by lane, the arithmetic of {@link #exp(float)}, for any species (small enough for C2 to inline). */
+    public static FloatVector exp(FloatVector x) {
+        VectorSpecies<Float> f = x.species();
+        VectorMask<Float> small = x.compare(VectorOperators.LT, MIN_X);
+        FloatVector n = x.mul(LOG2E).add(ROUND).sub(ROUND);
+        FloatVector r = n.fma(FloatVector.broadcast(f, -LN2_HI), x);
+        r = n.fma(FloatVector.broadcast(f, -LN2_LO), r);
+        FloatVector p = r.fma(FloatVector.broadcast(f, C7), FloatVector.broadcast(f, C6));
+        p = p.fma(r, FloatVector.broadcast(f, C5));
+        p = p.fma(r, FloatVector.broadcast(f, C4));
+        p = p.fma(r, FloatVector.broadcast(f, C3));
+        p = p.fma(r, FloatVector.broadcast(f, C2));
+        p = p.fma(r, FloatVector.broadcast(f, 1f));
+        p = p.fma(r, FloatVector.broadcast(f, 1f));
+        IntVector bits = ((IntVector) n.convert(VectorOperators.F2I, 0)).add(127).lanewise(VectorOperators.LSHL, 23);
+        return p.mul(bits.reinterpretAsFloats()).blend(0f, small);
     }
 
     /**
-     * x[i] = e^(x[i] − shift) for i in [0, n), in place; returns their sum: lane sums of L-wide chunks in index order,
-     * the lanes added by {@link MatMul#sum1}'s tree, then the tail in index order. {@code lanes} is L floats of scratch.
+     * a[off + i] = e^(a[off + i] − shift) for i in [0, n), in place (arguments ≤ {@link #MAX_X}); returns their sum:
+     * the vector lanes' running sums added in lane order, then the tail in index order.
      */
-    public static float expShifted(float[] x, int n, float shift, float[] lanes) {
-        int nv = n - n % MatMul.L;
-        FloatVector s = FloatVector.zero(MatMul.F);
-        FloatVector sh = FloatVector.broadcast(MatMul.F, shift);
-        FloatVector nhi = FloatVector.broadcast(MatMul.F, -LN2_HI), nlo = FloatVector.broadcast(MatMul.F, -LN2_LO);
-        FloatVector c5 = FloatVector.broadcast(MatMul.F, C5), c4 = FloatVector.broadcast(MatMul.F, C4), c3 = FloatVector.broadcast(MatMul.F, C3);
-        FloatVector c2 = FloatVector.broadcast(MatMul.F, C2), one = FloatVector.broadcast(MatMul.F, 1f);
-        for (int i = 0; i < nv; i += MatMul.L) {
-            FloatVector v = FloatVector.fromArray(MatMul.F, x, i).sub(sh);
-            VectorMask<Float> under = v.lt(MIN_ARG);
-            v = v.min(MAX_ARG);
-            FloatVector t = v.fma(INV_LN2, MAGIC);
-            FloatVector k = t.sub(MAGIC);
-            FloatVector r = k.fma(nhi, v);
-            r = k.fma(nlo, r);
-            FloatVector p = r.fma(C7, C6);
-            p = p.fma(r, c5);
-            p = p.fma(r, c4);
-            p = p.fma(r, c3);
-            p = p.fma(r, c2);
-            p = p.fma(r, one);
-            p = p.fma(r, one);
-            IntVector e = ((IntVector) t.reinterpretAsInts()).sub(MAGIC_BITS - 127).lanewise(VectorOperators.LSHL, 23);
-            FloatVector y = p.mul(e.reinterpretAsFloats()).blend(0f, under);
-            y.intoArray(x, i);
-            s = s.add(y);
+    public static double expShifted(float[] a, int off, int n, float shift) {
+        VectorSpecies<Float> f = FloatVector.SPECIES_PREFERRED;
+        int l = f.length(), v = n - n % l, i = 0;
+        FloatVector acc = FloatVector.zero(f);
+        for (; i < v; i += l) {
+            FloatVector e = exp(FloatVector.fromArray(f, a, off + i).sub(shift));
+            e.intoArray(a, off + i);
+            acc = acc.add(e);
         }
-        s.intoArray(lanes, 0);
-        float sum = MatMul.sum1(lanes, 0);
-        for (int i = nv; i < n; i++) {
-            float y = exp(x[i] - shift);
-            x[i] = y;
-            sum += y;
+        double s = 0;
+        for (int j = 0; j < l; j++) s += acc.lane(j);
+        for (; i < n; i++) {
+            float e = exp(a[off + i] - shift);
+            a[off + i] = e;
+            s += e;
         }
-        return sum;
+        return s;
     }
 
-    /** out[i] = silu(g[i]) · u[i] = g / (1 + e^−g) · u for i in [from, to). */
+    /** out[i] = silu(g[i]) · u[i] for i in [from, to), lane by lane as {@link #silu}. */
     public static void siluMul(float[] g, float[] u, float[] out, int from, int to) {
         int i = from;
-        FloatVector nhi = FloatVector.broadcast(MatMul.F, -LN2_HI), nlo = FloatVector.broadcast(MatMul.F, -LN2_LO);
-        FloatVector c5 = FloatVector.broadcast(MatMul.F, C5), c4 = FloatVector.broadcast(MatMul.F, C4), c3 = FloatVector.broadcast(MatMul.F, C3);
-        FloatVector c2 = FloatVector.broadcast(MatMul.F, C2), one = FloatVector.broadcast(MatMul.F, 1f);
         for (; i + MatMul.L <= to; i += MatMul.L) {
             FloatVector gv = FloatVector.fromArray(MatMul.F, g, i);
-            FloatVector v = gv.neg();
-            VectorMask<Float> under = v.lt(MIN_ARG);
-            v = v.min(MAX_ARG);
-            FloatVector t = v.fma(INV_LN2, MAGIC);
-            FloatVector k = t.sub(MAGIC);
-            FloatVector r = k.fma(nhi, v);
-            r = k.fma(nlo, r);
-            FloatVector p = r.fma(C7, C6);
-            p = p.fma(r, c5);
-            p = p.fma(r, c4);
-            p = p.fma(r, c3);
-            p = p.fma(r, c2);
-            p = p.fma(r, one);
-            p = p.fma(r, one);
-            IntVector e = ((IntVector) t.reinterpretAsInts()).sub(MAGIC_BITS - 127).lanewise(VectorOperators.LSHL, 23);
-            FloatVector y = p.mul(e.reinterpretAsFloats()).blend(0f, under);
-            gv.div(y.add(1f)).mul(FloatVector.fromArray(MatMul.F, u, i)).intoArray(out, i);
+            FloatVector e = exp(gv.neg().min(MAX_X));
+            gv.div(e.add(1f)).mul(FloatVector.fromArray(MatMul.F, u, i)).intoArray(out, i);
         }
         for (; i < to; i++) out[i] = silu(g[i]) * u[i];
     }
 
-    /** Scalar silu(x) = x / (1 + e^−x), the arithmetic of {@link #siluMul}'s lanes. */
+    /** silu(x) = x / (1 + e^−x), with e^−x taken at {@link #MAX_X} when −x is larger (the result is then −0 or tiny). */
     public static float silu(float x) {
-        return x / (exp(-x) + 1f);
+        return x / (exp(Math.min(-x, MAX_X)) + 1f);
     }
 }

@@ -1,5 +1,6 @@
 package cgap.engine.lens;
 
+import cgap.engine.cpu.VecExp;
 import cgap.engine.safetensors.DType;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -32,64 +33,9 @@ public final class LensMath {
 
     // ---------------------------------------------------------------- exp
 
-    private static final float LOG2E = 1.44269504088896341f;
-    private static final float LN2_HI = 0.693359375f;
-    private static final float LN2_LO = -2.12194440e-4f;
-    private static final float ROUND = 12582912f; // 1.5 * 2^23: adding and subtracting it rounds to an integer
-    private static final float MIN_X = -87.3f;
-    private static final float C2 = 1 / 2f, C3 = 1 / 6f, C4 = 1 / 24f, C5 = 1 / 120f, C6 = 1 / 720f, C7 = 1 / 5040f;
-
-    /**
-     * exp(x) for x &lt;= 88 in f32 (relative error ~2e-7; 0 below -87.3): Cody-Waite reduction to |r| &lt;= ln2/2 and a
-     * degree-7 Taylor polynomial. The scalar and vector forms do the same IEEE operations, so they agree bit for bit.
-     */
-    public static float exp(float x) {
-        if (x < MIN_X) return 0f;
-        float n = (x * LOG2E + ROUND) - ROUND;
-        float r = Math.fma(n, -LN2_HI, x);
-        r = Math.fma(n, -LN2_LO, r);
-        float p = Math.fma(C7, r, C6);
-        p = Math.fma(p, r, C5);
-        p = Math.fma(p, r, C4);
-        p = Math.fma(p, r, C3);
-        p = Math.fma(p, r, C2);
-        p = Math.fma(p, r, 1f);
-        p = Math.fma(p, r, 1f);
-        return p * Float.intBitsToFloat(((int) n + 127) << 23);
-    }
-
-    static FloatVector exp(FloatVector x) {
-        var small = x.compare(VectorOperators.LT, MIN_X);
-        FloatVector n = x.mul(LOG2E).add(ROUND).sub(ROUND);
-        FloatVector r = n.fma(FloatVector.broadcast(F, -LN2_HI), x);
-        r = n.fma(FloatVector.broadcast(F, -LN2_LO), r);
-        FloatVector p = r.fma(FloatVector.broadcast(F, C7), FloatVector.broadcast(F, C6));
-        p = p.fma(r, FloatVector.broadcast(F, C5));
-        p = p.fma(r, FloatVector.broadcast(F, C4));
-        p = p.fma(r, FloatVector.broadcast(F, C3));
-        p = p.fma(r, FloatVector.broadcast(F, C2));
-        p = p.fma(r, FloatVector.broadcast(F, 1f));
-        p = p.fma(r, FloatVector.broadcast(F, 1f));
-        IntVector bits = ((IntVector) n.convert(VectorOperators.F2I, 0)).add(127).lanewise(VectorOperators.LSHL, 23);
-        return p.mul(bits.reinterpretAsFloats()).blend(0f, small);
-    }
-
-    /** a[off + i] = exp(a[off + i] - shift) for i in [0, n); returns the sum of the results (lanes summed in order). */
+    /** a[off + i] = exp(a[off + i] - shift) for i in [0, n); returns the sum of the results ({@link VecExp#expShifted}). */
     public static double expShifted(float[] a, int off, int n, float shift) {
-        int v = n - n % L, i = 0;
-        FloatVector acc = FloatVector.zero(F);
-        for (; i < v; i += L) {
-            FloatVector e = exp(FloatVector.fromArray(F, a, off + i).sub(shift));
-            e.intoArray(a, off + i);
-            acc = acc.add(e);
-        }
-        double s = lanes(acc);
-        for (; i < n; i++) {
-            float e = exp(a[off + i] - shift);
-            a[off + i] = e;
-            s += e;
-        }
-        return s;
+        return VecExp.expShifted(a, off, n, shift);
     }
 
     static double lanes(FloatVector v) {
