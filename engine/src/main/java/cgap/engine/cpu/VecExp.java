@@ -42,9 +42,12 @@ public final class VecExp {
         return p * Float.intBitsToFloat(((int) n + 127) << 23);
     }
 
-    /** e^x lane by lane, the arithmetic of {@link #exp(float)}, for any species (small enough for C2 to inline). */
+    /** The species of {@link #exp(FloatVector)}: the machine's preferred float vectors. */
+    public static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+
+    /** e^x lane by lane for x of species {@link #F}, the arithmetic of {@link #exp(float)} (small enough for C2 to inline). */
     public static FloatVector exp(FloatVector x) {
-        VectorSpecies<Float> f = x.species();
+        VectorSpecies<Float> f = F;
         VectorMask<Float> small = x.compare(VectorOperators.LT, MIN_X);
         FloatVector n = x.mul(LOG2E).add(ROUND).sub(ROUND);
         FloatVector r = n.fma(FloatVector.broadcast(f, -LN2_HI), x);
@@ -65,7 +68,7 @@ public final class VecExp {
      * the vector lanes' running sums added in lane order, then the tail in index order.
      */
     public static double expShifted(float[] a, int off, int n, float shift) {
-        VectorSpecies<Float> f = FloatVector.SPECIES_PREFERRED;
+        VectorSpecies<Float> f = F;
         int l = f.length(), v = n - n % l, i = 0;
         FloatVector acc = FloatVector.zero(f);
         for (; i < v; i += l) {
@@ -86,10 +89,10 @@ public final class VecExp {
     /** out[i] = silu(g[i]) · u[i] for i in [from, to), lane by lane as {@link #silu}. */
     public static void siluMul(float[] g, float[] u, float[] out, int from, int to) {
         int i = from;
-        for (; i + MatMul.L <= to; i += MatMul.L) {
-            FloatVector gv = FloatVector.fromArray(MatMul.F, g, i);
+        for (int l = F.length(); i + l <= to; i += l) {
+            FloatVector gv = FloatVector.fromArray(F, g, i);
             FloatVector e = exp(gv.neg().min(MAX_X));
-            gv.div(e.add(1f)).mul(FloatVector.fromArray(MatMul.F, u, i)).intoArray(out, i);
+            gv.div(e.add(1f)).mul(FloatVector.fromArray(F, u, i)).intoArray(out, i);
         }
         for (; i < to; i++) out[i] = silu(g[i]) * u[i];
     }

@@ -51,7 +51,7 @@ class VecExpTest {
     @Test
     void siluMatchesScalarAndDouble() {
         Random r = new Random(8);
-        int n = 5 * MatMul.L + 3;
+        int n = 5 * VecExp.F.length() + 3;
         float[] g = new float[n], u = new float[n], out = new float[n];
         for (int i = 0; i < n; i++) {
             g[i] = (float) (r.nextGaussian() * 8);
