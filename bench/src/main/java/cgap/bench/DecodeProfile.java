@@ -42,33 +42,13 @@ public final class DecodeProfile {
     }
 
     public static void main(String[] args) throws Exception {
-        Map<String, String> o = new LinkedHashMap<>(Map.of("dtype", "bf16", "prompt", "128", "decode", "64", "rounds", "5", "threads", "2",
-                "layers", "16", "hidden", "1024", "vocab", "32000", "seed", "1"));
-        o.put("cache", Path.of(System.getProperty("user.home"), ".cache", "cgap", "bench").toString());
-        for (int i = 0; i < args.length; i++) {
-            String a = args[i];
-            if (!a.startsWith("--") || i + 1 >= args.length) throw new IllegalArgumentException("bad option " + a + " (options are --name value)");
-            String k = a.substring(2);
-            if (!List.of("model", "dtype", "prompt", "decode", "rounds", "threads", "layers", "hidden", "heads", "kv-heads", "intermediate",
-                    "vocab", "seed", "cache").contains(k)) {
-                throw new IllegalArgumentException("unknown option " + a);
-            }
-            o.put(k, args[++i]);
-        }
+        Map<String, String> d = new LinkedHashMap<>(EndToEnd.MODEL_DEFAULTS);
+        d.putAll(Map.of("dtype", "bf16", "prompt", "128", "decode", "64", "rounds", "5", "threads", "2"));
+        Map<String, String> o = EndToEnd.options(args, d, List.of("model", "heads", "kv-heads", "intermediate"));
         int prompt = Integer.parseInt(o.get("prompt")), decode = Integer.parseInt(o.get("decode")), rounds = Integer.parseInt(o.get("rounds")),
                 threads = Integer.parseInt(o.get("threads"));
-        Path dir;
-        if (o.containsKey("model")) {
-            dir = Path.of(o.get("model"));
-        } else {
-            int hidden = Integer.parseInt(o.get("hidden"));
-            int heads = Integer.parseInt(o.getOrDefault("heads", Integer.toString(Math.max(1, hidden / 64))));
-            int kvHeads = Integer.parseInt(o.getOrDefault("kv-heads", Integer.toString(Math.max(1, heads / 4))));
-            int inter = Integer.parseInt(o.getOrDefault("intermediate", Integer.toString((8 * hidden / 3 + 255) / 256 * 256)));
-            SyntheticLlama spec = new SyntheticLlama(Integer.parseInt(o.get("layers")), hidden, heads, kvHeads, inter, Integer.parseInt(o.get("vocab")),
-                    o.get("dtype").toUpperCase(Locale.ROOT), Long.parseLong(o.get("seed")));
-            dir = EndToEnd.ensureModel(spec, Path.of(o.get("cache")), System.err);
-        }
+        Path dir = o.containsKey("model") ? Path.of(o.get("model"))
+                : EndToEnd.ensureModel(EndToEnd.spec(EndToEnd.withShape(o), o.get("dtype")), Path.of(o.get("cache")), System.err);
         int[] tokens = new int[prompt];
         for (int i = 0; i < prompt; i++) tokens[i] = 3 + (i * 7919) % 250;
 

@@ -86,33 +86,46 @@ public final class EndToEnd {
     // ---------------------------------------------------------------- options
 
     private static Map<String, String> parse(String[] args) {
-        Map<String, String> o = new LinkedHashMap<>();
-        o.put("layers", "16");
-        o.put("hidden", "1024");
-        o.put("vocab", "32000");
-        o.put("prompt", "128");
-        o.put("decode", "64");
-        o.put("runs", "5");
-        o.put("threads", "2");
-        o.put("dtypes", "bf16,f32");
-        o.put("seed", "1");
-        o.put("cache", Path.of(System.getProperty("user.home"), ".cache", "cgap", "bench").toString());
+        Map<String, String> d = new LinkedHashMap<>(MODEL_DEFAULTS);
+        d.put("prompt", "128");
+        d.put("decode", "64");
+        d.put("runs", "5");
+        d.put("threads", "2");
+        d.put("dtypes", "bf16,f32");
+        return withShape(options(args, d, List.of("heads", "kv-heads", "intermediate", "out", "llama-bench")));
+    }
+
+    /** The synthetic model's options and their defaults (heads, kv-heads and intermediate are derived, {@link #withShape}). */
+    static final Map<String, String> MODEL_DEFAULTS = Map.of("layers", "16", "hidden", "1024", "vocab", "32000", "seed", "1",
+            "cache", Path.of(System.getProperty("user.home"), ".cache", "cgap", "bench").toString());
+
+    /** {@code --name value} pairs over a copy of the defaults; a name neither in the defaults nor optional is refused. */
+    static Map<String, String> options(String[] args, Map<String, String> defaults, List<String> optional) {
+        Map<String, String> o = new LinkedHashMap<>(defaults);
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             if (!a.startsWith("--") || i + 1 >= args.length) throw new IllegalArgumentException("bad option " + a + " (options are --name value)");
             String k = a.substring(2);
-            if (!List.of("layers", "hidden", "heads", "kv-heads", "intermediate", "vocab", "prompt", "decode", "runs", "threads",
-                    "dtypes", "seed", "cache", "out", "llama-bench").contains(k)) {
-                throw new IllegalArgumentException("unknown option " + a);
-            }
+            if (!defaults.containsKey(k) && !optional.contains(k)) throw new IllegalArgumentException("unknown option " + a);
             o.put(k, args[++i]);
         }
+        return o;
+    }
+
+    /** o with the shape options not given derived from hidden as Llama's: head_dim 64, 4 query heads per KV head, 8/3·d. */
+    static Map<String, String> withShape(Map<String, String> o) {
         int hidden = Integer.parseInt(o.get("hidden"));
         o.putIfAbsent("heads", Integer.toString(Math.max(1, hidden / 64)));
         o.putIfAbsent("kv-heads", Integer.toString(Math.max(1, Integer.parseInt(o.get("heads")) / 4)));
         // Llama's 8/3·d rounded up to a multiple of 256 (d = 1024 -> 2816)
         o.putIfAbsent("intermediate", Integer.toString((8 * hidden / 3 + 255) / 256 * 256));
         return o;
+    }
+
+    /** The synthetic Llama of {@link #withShape}d options, in dtype (F32 or BF16). */
+    static SyntheticLlama spec(Map<String, String> o, String dtype) {
+        return new SyntheticLlama(i(o, "layers"), i(o, "hidden"), i(o, "heads"), i(o, "kv-heads"), i(o, "intermediate"), i(o, "vocab"),
+                dtype.toUpperCase(Locale.ROOT), Long.parseLong(o.get("seed")));
     }
 
     public static Path llamaBench() {
@@ -167,7 +180,7 @@ public final class EndToEnd {
         List<Row> rows = new ArrayList<>();
         SyntheticLlama first = null;
         for (String dt : dtypes) {
-            SyntheticLlama spec = new SyntheticLlama(layers, hidden, heads, kvHeads, inter, vocab, dt, seed);
+            SyntheticLlama spec = spec(o, dt);
             if (first == null) first = spec;
             Path dir = ensureModel(spec, cache, log);
             Path gguf = ensureGguf(dir, log);

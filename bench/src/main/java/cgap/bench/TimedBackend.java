@@ -8,6 +8,7 @@ import cgap.engine.backend.Weight;
 import cgap.engine.model.Activation;
 import cgap.engine.safetensors.TensorInfo;
 
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -36,15 +37,23 @@ final class TimedBackend implements Backend {
         ops.clear();
     }
 
+    /** Adds a call that began at t0 and has just returned (the clock is read before the bookkeeping). */
     private void add(String name, long t0, long bytes) {
+        record(name, System.nanoTime() - t0, bytes);
+    }
+
+    private void record(String name, long nanos, long bytes) {
         Op o = ops.computeIfAbsent(name, k -> new Op());
-        o.nanos += System.nanoTime() - t0;
+        o.nanos += nanos;
         o.calls++;
         o.weightBytes += bytes;
     }
 
-    private static String shortName(Weight w) {
-        return w.name().replaceFirst("^model\\.layers\\.\\d+\\.", "").replaceFirst("^(self_attn|mlp)\\.", "").replaceFirst("\\.weight$", "");
+    private final Map<Weight, String> shortNames = new IdentityHashMap<>();
+
+    private String shortName(Weight w) {
+        return shortNames.computeIfAbsent(w, x -> x.name().replaceFirst("^model\\.layers\\.\\d+\\.", "").replaceFirst("^(self_attn|mlp)\\.", "")
+                .replaceFirst("\\.weight$", ""));
     }
 
     private long bytes(Weight w) {
@@ -110,13 +119,15 @@ final class TimedBackend implements Backend {
     public void matmul(Buf x, Weight w, Weight bias, Buf out) {
         long t = System.nanoTime();
         d.matmul(x, w, bias, out);
-        add("matmul " + shortName(w), t, bytes(w));
+        long dt = System.nanoTime() - t;
+        record("matmul " + shortName(w), dt, bytes(w));
     }
 
     @Override
     public void matmuls(Buf x, Weight[] w, Weight[] bias, Buf[] out) {
         long t = System.nanoTime();
         d.matmuls(x, w, bias, out);
+        long dt = System.nanoTime() - t;
         StringBuilder name = new StringBuilder("matmul ");
         long b = 0;
         for (int i = 0; i < w.length; i++) {
@@ -124,7 +135,7 @@ final class TimedBackend implements Backend {
             name.append(shortName(w[i]));
             b += bytes(w[i]);
         }
-        add(name.toString(), t, b);
+        record(name.toString(), dt, b);
     }
 
     @Override

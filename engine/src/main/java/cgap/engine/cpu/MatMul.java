@@ -90,11 +90,7 @@ public final class MatMul {
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
-    /** Output columns [n0, n1) of a product with few rows: dot products, four rows of W at a time. */
-    public static void multiplyRows(float[] x, int m, int k, MemorySegment w, DType dt, int n, float[] out, int n0, int n1) {
-        multiplyRowsPrepared(isBf16(dt) ? pairSplit(x, m, k) : x, m, k, w, dt, n, out, n0, n1);
-    }
-
+    /** Output columns [n0, n1) of a product with few rows: dot products, four rows of W at a time (x prepared). */
     private static void multiplyRowsPrepared(float[] x, int m, int k, MemorySegment w, DType dt, int n, float[] out, int n0, int n1) {
         boolean bf16 = isBf16(dt);
         int kv = vectorPart(bf16, k);
@@ -194,16 +190,9 @@ public final class MatMul {
     }
 
     /**
-     * x with each chunk of 2L columns of [0, vectorPart) reordered as its even columns then its odd columns (the
-     * tail as it was): the layout that meets BF16 weights read as pairs.
+     * x into p (at least m·k long) with each chunk of 2L columns of [0, vectorPart) reordered as its even columns then
+     * its odd columns (the tail as it was): the layout that meets BF16 weights read as pairs.
      */
-    static float[] pairSplit(float[] x, int m, int k) {
-        float[] p = new float[m * k];
-        pairSplit(x, m, k, p);
-        return p;
-    }
-
-    /** {@link #pairSplit(float[], int, int)} into p (at least m·k long). */
     static void pairSplit(float[] x, int m, int k, float[] p) {
         int kv = vectorPart(true, k);
         for (int i = 0; i < m; i++) {
