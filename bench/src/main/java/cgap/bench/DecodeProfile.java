@@ -52,8 +52,9 @@ public final class DecodeProfile {
         int[] tokens = new int[prompt];
         for (int i = 0; i < prompt; i++) tokens[i] = 3 + (i * 7919) % 250;
 
-        TimedBackend be = new TimedBackend(new CpuBackend(threads));
-        Parallel par = new Parallel(threads);
+        CpuBackend cpu = new CpuBackend(threads);
+        TimedBackend be = new TimedBackend(cpu);
+        Parallel par = cpu.parallel(); // the backend's own team: a second one would spin on the same cores
         Map<String, double[]> msPerStep = new LinkedHashMap<>();
         Map<String, Double> callsPerStep = new LinkedHashMap<>(), bytesPerStep = new LinkedHashMap<>();
         double[] stepMs = new double[rounds], readGbs = new double[rounds], productsGbs = new double[rounds];
@@ -99,7 +100,6 @@ public final class DecodeProfile {
             }
         } finally {
             be.close();
-            par.close();
         }
         StringBuilder t = new StringBuilder();
         double step = EndToEnd.median(stepMs);

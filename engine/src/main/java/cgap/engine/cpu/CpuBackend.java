@@ -33,6 +33,14 @@ public final class CpuBackend implements Backend {
         return par.threads();
     }
 
+    /**
+     * The backend's thread team, for code that runs its own parallel loops beside the backend's (the benchmarks' plain
+     * reads): a second team would spin on the same cores.
+     */
+    public Parallel parallel() {
+        return par;
+    }
+
     @Override
     public String name() {
         return "cpu(" + par.threads() + " threads, " + MatMul.F.vectorBitSize() + "-bit vectors)";

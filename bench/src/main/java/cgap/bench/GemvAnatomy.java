@@ -1,0 +1,178 @@
+package cgap.bench;
+
+import cgap.engine.cpu.CpuBackend;
+import cgap.engine.cpu.CpuBuf;
+import cgap.engine.cpu.CpuWeight;
+import cgap.engine.cpu.MatMul;
+import cgap.engine.cpu.Parallel;
+import cgap.engine.safetensors.DType;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+
+/**
+ * Where a decode GEMV's bandwidth goes: one large memory-mapped weight (default 65536 × 2048, 256 MiB of BF16, past
+ * any cache) read three ways by the same threads, alternated round by round so that the VM's memory swings hit all
+ * three alike:
+ * <ol>
+ *   <li><b>read</b>: each task sums a contiguous range of bytes (one stream, 4 vector accumulators), as
+ *       {@code ./bench/ceilings} and {@code ./bench/decode-profile} do;</li>
+ *   <li><b>pattern</b>: the same plain sum, but over exactly the chunks {@link CpuBackend#matmul} hands out and in its
+ *       order (four rows a quarter of the chunk apart, in step): the product's access pattern without its
+ *       arithmetic;</li>
+ *   <li><b>product</b>: {@link CpuBackend#matmul} with one row of x, the production kernel.</li>
+ * </ol>
+ * product / pattern is then the cost of the arithmetic (for BF16: widening and two FMAs per 64 bytes), pattern / read
+ * that of the access pattern.
+ *
+ * <pre>./bench/gemv-anatomy [--dtype bf16|f32] [--k 2048] [--n 65536] [--rounds 11] [--threads 2]</pre>
+ */
+public final class GemvAnatomy {
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+
+    private GemvAnatomy() {
+    }
+
+    public static void main(String[] args) throws IOException {
+        Map<String, String> o = EndToEnd.options(args, Map.of("dtype", "bf16", "k", "2048", "n", "65536", "rounds", "11", "threads", "2"),
+                java.util.List.of());
+        DType dt = switch (o.get("dtype")) {
+            case "bf16" -> DType.BF16;
+            case "f32" -> DType.F32;
+            default -> throw new IllegalArgumentException("--dtype must be bf16 or f32, got " + o.get("dtype"));
+        };
+        int k = Integer.parseInt(o.get("k")), n = Integer.parseInt(o.get("n")), rounds = Integer.parseInt(o.get("rounds")),
+                threads = Integer.parseInt(o.get("threads"));
+        if (k % 32 != 0) throw new IllegalArgumentException("--k must be a multiple of 32 (whole 64-byte vectors per row), got " + k);
+        long bytes = (long) n * k * dt.bytes;
+        Path file = Files.createTempFile("cgap-gemv-anatomy", ".bin");
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment w;
+            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+                MemorySegment rw = ch.map(FileChannel.MapMode.READ_WRITE, 0, bytes, arena);
+                Random r = new Random(1);
+                for (long i = 0; i < (long) n * k; i++) {
+                    float v = (float) ((r.nextInt(2001) - 1000) * 2e-5);
+                    if (dt == DType.F32) rw.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i, v);
+                    else rw.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i, (short) (Float.floatToIntBits(v) >>> 16));
+                }
+                rw.force();
+                w = ch.map(FileChannel.MapMode.READ_ONLY, 0, bytes, arena); // read-only, as SafeTensorFile maps
+            }
+            CpuBackend be = new CpuBackend(threads);
+            Parallel par = be.parallel();
+            float[] xs = new float[k];
+            Random r = new Random(2);
+            for (int i = 0; i < k; i++) xs[i] = (float) r.nextGaussian();
+            CpuBuf x = new CpuBuf(xs, 1, k), out = new CpuBuf(1, n);
+            CpuWeight wt = new CpuWeight("w", dt, n, k, w);
+            // the product's split: units of COLUMN_UNIT rows, the grain CpuBackend.matmuls uses for one row of x
+            int u = MatMul.COLUMN_UNIT, units = (n + u - 1) / u, grain = (int) Math.max(1, (1L << 16) / ((long) u * k));
+            long rowBytes = (long) k * dt.bytes;
+            float[] sink = new float[n];
+            String[] names = {"read", "pattern", "product"};
+            double[][] gbs = new double[3][rounds];
+            System.err.printf(Locale.ROOT, "gemv-anatomy: %d x %d %s (%.0f MiB, mapped), %d threads, %d rounds (+2 warm-up); load average %s%n",
+                    n, k, dt, bytes / 1048576.0, threads, rounds, EndToEnd.loadAvg());
+            for (int round = -2; round < rounds; round++) {
+                for (int kind = 0; kind < 3; kind++) {
+                    long t0 = System.nanoTime();
+                    switch (kind) {
+                        case 0 -> par.forRange((int) ((bytes + (1 << 18) - 1) >> 18), 1, (b0, b1) ->
+                                sink[b0 % n] += sum(w, (long) b0 << 18, Math.min(bytes, (long) b1 << 18)));
+                        case 1 -> par.forRange(units, grain, (q0, q1) -> {
+                            int j0 = q0 * u, j1 = Math.min(n, q1 * u);
+                            sink[j0] += sumQuarters(w, rowBytes, j0, j1);
+                        });
+                        default -> be.matmul(x, wt, null, out);
+                    }
+                    double secs = (System.nanoTime() - t0) / 1e9;
+                    if (round >= 0) gbs[kind][round] = bytes / secs / 1e9;
+                }
+                if (round >= 0) {
+                    System.err.printf(Locale.ROOT, "gemv-anatomy: round %d: read %.1f, pattern %.1f, product %.1f GB/s%n",
+                            round + 1, gbs[0][round], gbs[1][round], gbs[2][round]);
+                }
+            }
+            be.close();
+            StringBuilder t = new StringBuilder();
+            t.append(String.format(Locale.ROOT, "GEMV anatomy: %d × %d %s weight (%.0f MiB, memory-mapped), one row of x, %d threads, median of %d alternated rounds.%n%n",
+                    n, k, dt, bytes / 1048576.0, threads, rounds));
+            t.append("| reading | GB/s (median) | / read (median of per-round ratios) | / pattern |\n|---|---|---|---|\n");
+            String[] what = {"read: contiguous, one stream per task", "pattern: the product's chunks and 4-row order, plain sum",
+                    "product: `CpuBackend.matmul`"};
+            for (int kind = 0; kind < 3; kind++) {
+                t.append(String.format(Locale.ROOT, "| %s | %.1f | %.2f | %s |%n", what[kind], EndToEnd.median(gbs[kind]), ratio(gbs[kind], gbs[0]),
+                        kind == 0 ? "" : String.format(Locale.ROOT, "%.2f", ratio(gbs[kind], gbs[1]))));
+            }
+            double[] per = new double[rounds];
+            for (int i = 0; i < rounds; i++) per[i] = gbs[2][i] / gbs[0][i];
+            t.append(String.format(Locale.ROOT, "%nproduct / read per round: %s. Load average after: %s.%n", Arrays.toString(Arrays.stream(per)
+                    .mapToObj(v -> String.format(Locale.ROOT, "%.2f", v)).toArray()), EndToEnd.loadAvg()));
+            t.append(String.format(Locale.ROOT, "Date: %s. Machine: %s. Command: `./bench/gemv-anatomy %s`%n",
+                    java.time.ZonedDateTime.now(java.time.ZoneOffset.UTC).format(java.time.format.DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm 'UTC'")),
+                    EndToEnd.cpuModel(), String.join(" ", args)));
+            float s = 0;
+            for (float v : sink) s += v;
+            if (s == 12345.678f) System.err.println(); // keep the sums alive
+            System.out.print(t);
+        } finally {
+            Files.deleteIfExists(file);
+        }
+    }
+
+    private static double ratio(double[] a, double[] b) {
+        double[] r = new double[a.length];
+        for (int i = 0; i < a.length; i++) r[i] = a[i] / b[i];
+        return EndToEnd.median(r);
+    }
+
+    /** Bytes [from, to) of w summed as floats, 4 vectors per step (to − from a multiple of one vector). */
+    private static float sum(MemorySegment w, long from, long to) {
+        FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+        long v = S.vectorByteSize(), off = from;
+        for (; off + 4 * v <= to; off += 4 * v) {
+            a0 = a0.add(FloatVector.fromMemorySegment(S, w, off, ByteOrder.LITTLE_ENDIAN));
+            a1 = a1.add(FloatVector.fromMemorySegment(S, w, off + v, ByteOrder.LITTLE_ENDIAN));
+            a2 = a2.add(FloatVector.fromMemorySegment(S, w, off + 2 * v, ByteOrder.LITTLE_ENDIAN));
+            a3 = a3.add(FloatVector.fromMemorySegment(S, w, off + 3 * v, ByteOrder.LITTLE_ENDIAN));
+        }
+        for (; off < to; off += v) a0 = a0.add(FloatVector.fromMemorySegment(S, w, off, ByteOrder.LITTLE_ENDIAN));
+        return a0.add(a1).add(a2).add(a3).lane(0);
+    }
+
+    /**
+     * Rows [j0, j1) summed in the order of MatMul's few-row kernel: rows r, r + q, r + 2q, r + 3q (q = a quarter of the
+     * range) in step, one vector of each per step; the leftover rows one at a time.
+     */
+    private static float sumQuarters(MemorySegment w, long rowBytes, int j0, int j1) {
+        int q = (j1 - j0) / 4;
+        long v = S.vectorByteSize();
+        FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+        for (int r = 0; r < q; r++) {
+            long b0 = (j0 + r) * rowBytes, b1 = b0 + q * rowBytes, b2 = b1 + q * rowBytes, b3 = b2 + q * rowBytes;
+            for (long t = 0; t < rowBytes; t += v) {
+                a0 = a0.add(FloatVector.fromMemorySegment(S, w, b0 + t, ByteOrder.LITTLE_ENDIAN));
+                a1 = a1.add(FloatVector.fromMemorySegment(S, w, b1 + t, ByteOrder.LITTLE_ENDIAN));
+                a2 = a2.add(FloatVector.fromMemorySegment(S, w, b2 + t, ByteOrder.LITTLE_ENDIAN));
+                a3 = a3.add(FloatVector.fromMemorySegment(S, w, b3 + t, ByteOrder.LITTLE_ENDIAN));
+            }
+        }
+        float s = a0.add(a1).add(a2).add(a3).lane(0);
+        if (j0 + 4 * q < j1) s += sum(w, (j0 + 4L * q) * rowBytes, (long) j1 * rowBytes);
+        return s;
+    }
+}
