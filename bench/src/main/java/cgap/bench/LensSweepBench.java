@@ -172,7 +172,7 @@ public class LensSweepBench {
         md.append("|---|---|---|---|---|---|---|---|---|---|\n");
         float sink = 0;
         for (String sh : shapes) {
-            String before = Scaling.loadAvg();
+            String before = EndToEnd.loadAvg();
             LensSweepBench b = new LensSweepBench();
             b.shape = sh;
             b.threads = 2;
@@ -200,11 +200,11 @@ public class LensSweepBench {
                 }
             }
             b.tearDown();
-            double gm = Scaling.median(g), sm = Scaling.median(sw);
+            double gm = EndToEnd.median(g), sm = EndToEnd.median(sw);
             double gmin = Arrays.stream(g).min().orElse(0), smin = Arrays.stream(sw).min().orElse(0);
             double gflop = 2.0 * b.batch * b.layers * b.d * (double) b.vocab / 1e9;
             String line = String.format(Locale.ROOT, "| %d | %d | %d | %d | %.1f (%.1f) | %.1f (%.1f) | **%.2f** (%.2f) | %.1f | %.0f | %s / %s |%n", b.layers, b.d, b.vocab, b.batch,
-                    gm, gmin, sm, smin, Scaling.median(ratio), smin / gmin, Scaling.median(me), gflop / (gm / 1e3), before, Scaling.loadAvg());
+                    gm, gmin, sm, smin, EndToEnd.median(ratio), smin / gmin, EndToEnd.median(me), gflop / (gm / 1e3), before, EndToEnd.loadAvg());
             System.err.print(line);
             md.append(line);
         }

@@ -84,16 +84,20 @@ public final class Scaling {
     }
 
     public static Result run(String[] args, PrintStream log) throws Exception {
-        Map<String, String> o = options(args);
-        int layers = i(o, "layers", 8), hidden = i(o, "hidden", 512), heads = i(o, "heads", 8), kvHeads = i(o, "kv-heads", 4);
-        int inter = i(o, "intermediate", 1408), vocab = i(o, "vocab", 32000), vocabPrompt = i(o, "vocab-prompt", 128);
-        int steps = i(o, "steps", 16), warmup = i(o, "warmup", 4), threads = i(o, "threads", 2);
-        long seed = i(o, "seed", 1);
-        int[] prompts = ints(o.getOrDefault("prompts", "128,256,512,1024,2048,4096"));
-        int[] vocabs = ints(o.getOrDefault("vocabs", "32000,64000,128256,256000"));
-        Path cache = Path.of(o.getOrDefault("cache", System.getProperty("user.home") + "/.cache/cgap/bench"));
-        Path outDir = Path.of(o.getOrDefault("out-dir", "docs"));
-        String load = loadAvg();
+        Map<String, String> d = new LinkedHashMap<>(Map.of("layers", "8", "hidden", "512", "heads", "8", "kv-heads", "4",
+                "intermediate", "1408", "vocab", "32000", "vocab-prompt", "128", "steps", "16", "warmup", "4", "threads", "2"));
+        d.putAll(Map.of("seed", "1", "prompts", "128,256,512,1024,2048,4096", "vocabs", "32000,64000,128256,256000",
+                "cache", System.getProperty("user.home") + "/.cache/cgap/bench", "out-dir", "docs"));
+        Map<String, String> o = EndToEnd.options(args, d, List.of("md"));
+        int layers = i(o, "layers"), hidden = i(o, "hidden"), heads = i(o, "heads"), kvHeads = i(o, "kv-heads");
+        int inter = i(o, "intermediate"), vocab = i(o, "vocab"), vocabPrompt = i(o, "vocab-prompt");
+        int steps = i(o, "steps"), warmup = i(o, "warmup"), threads = i(o, "threads");
+        long seed = Long.parseLong(o.get("seed"));
+        int[] prompts = ints(o.get("prompts"));
+        int[] vocabs = ints(o.get("vocabs"));
+        Path cache = Path.of(o.get("cache"));
+        Path outDir = Path.of(o.get("out-dir"));
+        String load = EndToEnd.loadAvg();
 
         List<Row> pts = new ArrayList<>();
         for (int p : prompts) {
@@ -104,7 +108,7 @@ public final class Scaling {
             SyntheticLlama m = new SyntheticLlama(layers, hidden, heads, kvHeads, inter, v, "BF16", seed);
             pts.add(measure("vocab", m, vocabPrompt, steps, warmup, threads, cache, log));
         }
-        String loadAfter = loadAvg();
+        String loadAfter = EndToEnd.loadAvg();
 
         Files.createDirectories(outDir);
         StringBuilder csv = new StringBuilder("sweep,prompt,vocab,layers,hidden,load_ms,prefill_ms,prefill_tok_s,step_ms,step_min_ms,step_max_ms,"
@@ -137,8 +141,8 @@ public final class Scaling {
                     p.sweep(), p.prompt(), p.vocab(), p.weightBytes() / 1e6, p.prefillMs(), p.prompt() / (p.prefillMs() / 1e3), p.stepMs(), p.stepMinMs(),
                     p.stepMaxMs(), p.forwardMs(), p.lensMs(), p.peakRssKb() * 1024 / 1e6, (p.peakRssKb() * 1024 - p.weightBytes()) / 1e6));
         }
-        md.append(String.format(Locale.ROOT, "%nDate: %s. Machine: %s, %d CPUs, JDK %s. Load average before / after: %s / %s.%nCommand: `./bench/scaling %s`%n",
-                ZonedDateTime.now(ZoneOffset.UTC).format(DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm 'UTC'")), cpuModel(),
+        md.append(String.format(Locale.ROOT, "%nDate: %s. Machine: %s, %d CPUs, JDK %s. Load average before: %s; after: %s.%nCommand: `./bench/scaling %s`%n",
+                ZonedDateTime.now(ZoneOffset.UTC).format(DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm 'UTC'")), EndToEnd.cpuModel(),
                 Runtime.getRuntime().availableProcessors(), System.getProperty("java.runtime.version"), load, loadAfter, String.join(" ", args)));
         if (o.containsKey("md")) Files.writeString(Path.of(o.get("md")), md);
         return new Result(pts, md.toString());
@@ -170,7 +174,7 @@ public final class Scaling {
                 Files.size(dir.resolve("model.safetensors")), Long.parseLong(kv.get("heap_committed_kb")));
         log.printf(Locale.ROOT, "scaling: %s prompt %d vocab %d: prefill %.0f ms, step %.2f ms (forward %.2f, lens+metrics %.2f), peak RSS %.0f MB "
                         + "(%.1f s in all, load %s)%n", sweep, prompt, m.vocab(), p.prefillMs(), p.stepMs(), p.forwardMs(), p.lensMs(), p.peakRssKb() * 1.024e-3,
-                (System.nanoTime() - t0) / 1e9, loadAvg());
+                (System.nanoTime() - t0) / 1e9, EndToEnd.loadAvg());
         return p;
     }
 
@@ -213,8 +217,8 @@ public final class Scaling {
             double[] sorted = step.clone();
             Arrays.sort(sorted);
             System.out.printf(Locale.ROOT, "scaling result load_ms=%.3f prefill_ms=%.3f step_ms=%.4f step_min_ms=%.4f step_max_ms=%.4f forward_ms=%.4f "
-                            + "lens_ms=%.4f peak_rss_kb=%d heap_committed_kb=%d%n", loadMs, prefillMs, median(step), sorted[0], sorted[steps - 1],
-                    median(fwd), median(lens), status("VmHWM:"), Runtime.getRuntime().totalMemory() / 1024);
+                            + "lens_ms=%.4f peak_rss_kb=%d heap_committed_kb=%d%n", loadMs, prefillMs, EndToEnd.median(step), sorted[0], sorted[steps - 1],
+                    EndToEnd.median(fwd), EndToEnd.median(lens), status("VmHWM:"), Runtime.getRuntime().totalMemory() / 1024);
             System.out.flush();
         } finally {
             backend.close();
@@ -299,13 +303,6 @@ public final class Scaling {
 
     // ---------------------------------------------------------------- helpers
 
-    static double median(double[] v) {
-        double[] s = v.clone();
-        Arrays.sort(s);
-        int n = s.length;
-        return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-    }
-
     /** A kB field of /proc/self/status (VmHWM:, VmRSS:); -1 when unreadable. */
     static long status(String field) {
         try {
@@ -318,37 +315,8 @@ public final class Scaling {
         return -1;
     }
 
-    static String loadAvg() {
-        try {
-            String[] f = Files.readString(Path.of("/proc/loadavg")).split(" ");
-            return f[0] + " " + f[1] + " " + f[2];
-        } catch (IOException e) {
-            return "?";
-        }
-    }
-
-    static String cpuModel() {
-        try {
-            for (String l : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
-                if (l.startsWith("model name")) return l.substring(l.indexOf(':') + 1).strip();
-            }
-        } catch (IOException e) {
-            return System.getProperty("os.arch");
-        }
-        return System.getProperty("os.arch");
-    }
-
-    private static Map<String, String> options(String[] args) {
-        Map<String, String> o = new LinkedHashMap<>();
-        for (int k = 0; k < args.length; k++) {
-            if (!args[k].startsWith("--") || k + 1 >= args.length) throw new IllegalArgumentException("usage: ./bench/scaling [--option value]...; got " + args[k]);
-            o.put(args[k].substring(2), args[++k]);
-        }
-        return o;
-    }
-
-    private static int i(Map<String, String> o, String k, int def) {
-        return o.containsKey(k) ? Integer.parseInt(o.get(k)) : def;
+    private static int i(Map<String, String> o, String k) {
+        return Integer.parseInt(o.get(k));
     }
 
     private static int[] ints(String s) {
