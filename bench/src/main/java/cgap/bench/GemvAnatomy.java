@@ -31,15 +31,18 @@ import java.util.Random;
  *   <li><b>read</b>: each task sums a contiguous range of bytes (one stream, 4 vector accumulators), as
  *       {@code ./bench/ceilings} and {@code ./bench/decode-profile} do;</li>
  *   <li><b>pattern</b>: the same plain sum, but over exactly the chunks {@link CpuBackend#matmul} hands out and in its
- *       order (four rows a quarter of the chunk apart, in step): the product's access pattern without its
- *       arithmetic;</li>
- *   <li><b>product</b>: {@link CpuBackend#matmul} with one row of x, the production kernel.</li>
+ *       order (G rows a G-th of the chunk apart, in step, G from {@link MatMul#fewRowStreams}): the product's access pattern
+ *       without its arithmetic;</li>
+ *   <li><b>product</b>: {@link CpuBackend#matmul} with one row of x, the production kernel;</li>
+ *   <li>with {@code --native yes}, <b>C kernel</b>: the product's split and arithmetic written in C
+ *       ({@code bench/native/gemv_bf16.c}, compiled here by gcc) and called through FFM on the same chunks: what the
+ *       same work costs when a C compiler schedules it.</li>
  * </ol>
  * product / pattern is then the cost of the arithmetic (for BF16: widening and two FMAs per 64 bytes), pattern / read
  * that of the access pattern. A weight small enough to stay in the last-level cache between rounds (32 MB here) measures
  * the cache, not memory.
  *
- * <pre>./bench/gemv-anatomy [--dtype bf16|f32] [--k 2048] [--n 65536] [--rounds 11] [--threads 2]</pre>
+ * <pre>./bench/gemv-anatomy [--dtype bf16|f32] [--k 2048] [--n 65536] [--rounds 11] [--threads 2] [--native no|yes]</pre>
  */
 public final class GemvAnatomy {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -48,7 +51,7 @@ public final class GemvAnatomy {
     }
 
     public static void main(String[] args) throws IOException {
-        Map<String, String> o = EndToEnd.options(args, Map.of("dtype", "bf16", "k", "2048", "n", "65536", "rounds", "11", "threads", "2"),
+        Map<String, String> o = EndToEnd.options(args, Map.of("dtype", "bf16", "k", "2048", "n", "65536", "rounds", "11", "threads", "2", "native", "no"),
                 java.util.List.of());
         DType dt = switch (o.get("dtype")) {
             case "bf16" -> DType.BF16;
@@ -58,6 +61,12 @@ public final class GemvAnatomy {
         int k = Integer.parseInt(o.get("k")), n = Integer.parseInt(o.get("n")), rounds = Integer.parseInt(o.get("rounds")),
                 threads = Integer.parseInt(o.get("threads"));
         if (k % 32 != 0) throw new IllegalArgumentException("--k must be a multiple of 32 (whole 64-byte vectors per row), got " + k);
+        boolean nat = switch (o.get("native")) {
+            case "yes" -> true;
+            case "no" -> false;
+            default -> throw new IllegalArgumentException("--native must be yes or no, got " + o.get("native"));
+        };
+        if (nat && dt != DType.BF16) throw new IllegalArgumentException("--native yes compares the BF16 kernel only; drop --dtype " + o.get("dtype"));
         long bytes = (long) n * k * dt.bytes;
         Path file = Files.createTempFile("cgap-gemv-anatomy", ".bin");
         try (Arena arena = Arena.ofShared()) {
@@ -84,30 +93,33 @@ public final class GemvAnatomy {
             int u = MatMul.COLUMN_UNIT, units = (n + u - 1) / u, grain = (int) Math.max(1, (1L << 16) / ((long) u * k));
             long rowBytes = (long) k * dt.bytes;
             float[] sink = new float[n];
-            String[] names = {"read", "pattern", "product"};
-            double[][] gbs = new double[3][rounds];
+            int kinds = nat ? 4 : 3, streams = MatMul.fewRowStreams(dt, k);
+            double[][] gbs = new double[kinds][rounds];
+            NativeGemv ng = nat ? NativeGemv.build(arena, xs, k, n, streams) : null;
             // warm-up rounds: at least 2, and at least 1 GiB through each kind, so that C2 has compiled all three
             int warm = (int) Math.max(2, Math.min(1000, (1L << 30) / bytes + 1));
             System.err.printf(Locale.ROOT, "gemv-anatomy: %d x %d %s (%.0f MiB, mapped), %d threads, %d rounds (+%d warm-up); load average %s%n",
                     n, k, dt, bytes / 1048576.0, threads, rounds, warm, EndToEnd.loadAvg());
             for (int round = -warm; round < rounds; round++) {
-                for (int kind = 0; kind < 3; kind++) {
+                for (int kind = 0; kind < kinds; kind++) {
                     long t0 = System.nanoTime();
                     switch (kind) {
                         case 0 -> par.forRange((int) ((bytes + (1 << 18) - 1) >> 18), 1, (b0, b1) ->
                                 sink[b0 % n] += sum(w, (long) b0 << 18, Math.min(bytes, (long) b1 << 18)));
                         case 1 -> par.forRange(units, grain, (q0, q1) -> {
                             int j0 = q0 * u, j1 = Math.min(n, q1 * u);
-                            sink[j0] += sumQuarters(w, rowBytes, j0, j1);
+                            sink[j0] += streams == 8 ? sumStreams8(w, rowBytes, j0, j1) : sumStreams4(w, rowBytes, j0, j1);
                         });
-                        default -> be.matmul(x, wt, null, out);
+                        case 2 -> be.matmul(x, wt, null, out);
+                        default -> par.forRange(units, grain, (q0, q1) -> ng.rows(w, q0 * u, Math.min(n, q1 * u)));
                     }
                     double secs = (System.nanoTime() - t0) / 1e9;
                     if (round >= 0) gbs[kind][round] = bytes / secs / 1e9;
                 }
                 if (round >= 0) {
-                    System.err.printf(Locale.ROOT, "gemv-anatomy: round %d: read %.1f, pattern %.1f, product %.1f GB/s%n",
-                            round + 1, gbs[0][round], gbs[1][round], gbs[2][round]);
+                    System.err.printf(Locale.ROOT, "gemv-anatomy: round %d: read %.1f, pattern %.1f, product %.1f%s GB/s%n",
+                            round + 1, gbs[0][round], gbs[1][round], gbs[2][round],
+                            nat ? String.format(Locale.ROOT, ", C kernel %.1f", gbs[3][round]) : "");
                 }
             }
             be.close();
@@ -115,9 +127,10 @@ public final class GemvAnatomy {
             t.append(String.format(Locale.ROOT, "GEMV anatomy: %d × %d %s weight (%.0f MiB, memory-mapped), one row of x, %d threads, median of %d alternated rounds.%n%n",
                     n, k, dt, bytes / 1048576.0, threads, rounds));
             t.append("| reading | GB/s (median) | / read (median of per-round ratios) | / pattern |\n|---|---|---|---|\n");
-            String[] what = {"read: contiguous, one stream per task", "pattern: the product's chunks and 4-row order, plain sum",
-                    "product: `CpuBackend.matmul`"};
-            for (int kind = 0; kind < 3; kind++) {
+            String[] what = {"read: contiguous, one stream per task",
+                    "pattern: the product's chunks and " + streams + "-row order, plain sum",
+                    "product: `CpuBackend.matmul`", "C kernel: the product's split and arithmetic in C (gcc -O3 -march=native), same chunks"};
+            for (int kind = 0; kind < kinds; kind++) {
                 t.append(String.format(Locale.ROOT, "| %s | %.1f | %.2f | %s |%n", what[kind], EndToEnd.median(gbs[kind]), ratio(gbs[kind], gbs[0]),
                         kind == 0 ? "" : String.format(Locale.ROOT, "%.2f", ratio(gbs[kind], gbs[1]))));
             }
@@ -125,6 +138,8 @@ public final class GemvAnatomy {
             for (int i = 0; i < rounds; i++) per[i] = gbs[2][i] / gbs[0][i];
             t.append(String.format(Locale.ROOT, "%nproduct / read per round: %s. Load average after: %s.%n", Arrays.toString(Arrays.stream(per)
                     .mapToObj(v -> String.format(Locale.ROOT, "%.2f", v)).toArray()), EndToEnd.loadAvg()));
+            if (nat) t.append(String.format(Locale.ROOT, "C kernel / product: %.2f (median of per-round ratios); largest difference of their outputs: %.1e of the largest output.%n",
+                    ratio(gbs[3], gbs[2]), ng.check(out.data())));
             t.append(String.format(Locale.ROOT, "Date: %s. Machine: %s. Command: `./bench/gemv-anatomy %s`%n",
                     java.time.ZonedDateTime.now(java.time.ZoneOffset.UTC).format(java.time.format.DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm 'UTC'")),
                     EndToEnd.cpuModel(), String.join(" ", args)));
@@ -158,24 +173,47 @@ public final class GemvAnatomy {
     }
 
     /**
-     * Rows [j0, j1) summed in the order of MatMul's few-row kernel: rows r, r + q, r + 2q, r + 3q (q = a quarter of the
+     * Rows [j0, j1) summed in the order of MatMul's few-row kernels with four streams: rows r + s·q for s = 0..3 (q = a quarter of the
      * range) in step, one vector of each per step; the leftover rows one at a time.
      */
-    private static float sumQuarters(MemorySegment w, long rowBytes, int j0, int j1) {
+    private static float sumStreams4(MemorySegment w, long rowBytes, int j0, int j1) {
         int q = (j1 - j0) / 4;
-        long v = S.vectorByteSize();
+        long v = S.vectorByteSize(), st = q * rowBytes;
         FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
         for (int r = 0; r < q; r++) {
-            long b0 = (j0 + r) * rowBytes, b1 = b0 + q * rowBytes, b2 = b1 + q * rowBytes, b3 = b2 + q * rowBytes;
+            long b0 = (j0 + r) * rowBytes;
             for (long t = 0; t < rowBytes; t += v) {
                 a0 = a0.add(FloatVector.fromMemorySegment(S, w, b0 + t, ByteOrder.LITTLE_ENDIAN));
-                a1 = a1.add(FloatVector.fromMemorySegment(S, w, b1 + t, ByteOrder.LITTLE_ENDIAN));
-                a2 = a2.add(FloatVector.fromMemorySegment(S, w, b2 + t, ByteOrder.LITTLE_ENDIAN));
-                a3 = a3.add(FloatVector.fromMemorySegment(S, w, b3 + t, ByteOrder.LITTLE_ENDIAN));
+                a1 = a1.add(FloatVector.fromMemorySegment(S, w, b0 + st + t, ByteOrder.LITTLE_ENDIAN));
+                a2 = a2.add(FloatVector.fromMemorySegment(S, w, b0 + 2 * st + t, ByteOrder.LITTLE_ENDIAN));
+                a3 = a3.add(FloatVector.fromMemorySegment(S, w, b0 + 3 * st + t, ByteOrder.LITTLE_ENDIAN));
             }
         }
         float s = a0.add(a1).add(a2).add(a3).lane(0);
         if (j0 + 4 * q < j1) s += sum(w, (j0 + 4L * q) * rowBytes, (long) j1 * rowBytes);
+        return s;
+    }
+
+    /** {@link #sumStreams4} with eight streams. */
+    private static float sumStreams8(MemorySegment w, long rowBytes, int j0, int j1) {
+        int q = (j1 - j0) / 8;
+        long v = S.vectorByteSize(), st = q * rowBytes;
+        FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+        for (int r = 0; r < q; r++) {
+            long b0 = (j0 + r) * rowBytes;
+            for (long t = 0; t < rowBytes; t += v) {
+                a0 = a0.add(FloatVector.fromMemorySegment(S, w, b0 + t, ByteOrder.LITTLE_ENDIAN));
+                a1 = a1.add(FloatVector.fromMemorySegment(S, w, b0 + st + t, ByteOrder.LITTLE_ENDIAN));
+                a2 = a2.add(FloatVector.fromMemorySegment(S, w, b0 + 2 * st + t, ByteOrder.LITTLE_ENDIAN));
+                a3 = a3.add(FloatVector.fromMemorySegment(S, w, b0 + 3 * st + t, ByteOrder.LITTLE_ENDIAN));
+                a4 = a4.add(FloatVector.fromMemorySegment(S, w, b0 + 4 * st + t, ByteOrder.LITTLE_ENDIAN));
+                a5 = a5.add(FloatVector.fromMemorySegment(S, w, b0 + 5 * st + t, ByteOrder.LITTLE_ENDIAN));
+                a6 = a6.add(FloatVector.fromMemorySegment(S, w, b0 + 6 * st + t, ByteOrder.LITTLE_ENDIAN));
+                a7 = a7.add(FloatVector.fromMemorySegment(S, w, b0 + 7 * st + t, ByteOrder.LITTLE_ENDIAN));
+            }
+        }
+        float s = a0.add(a1).add(a2).add(a3).add(a4).add(a5).add(a6).add(a7).lane(0);
+        if (j0 + 8 * q < j1) s += sum(w, (j0 + 8L * q) * rowBytes, (long) j1 * rowBytes);
         return s;
     }
 }

@@ -19,7 +19,7 @@ class MatMulTest {
     @Test
     void optimisedEqualsReference() {
         Random r = new Random(7);
-        int[][] shapes = {{1, 1, 1}, {1, 16, 4}, {3, 15, 5}, {4, 33, 8}, {5, 172, 64}, {17, 64, 67}, {70, 48, 9}, {130, 80, 33}, {9, 1100, 13}};
+        int[][] shapes = {{1, 1, 1}, {1, 16, 4}, {3, 15, 5}, {4, 33, 8}, {5, 172, 64}, {17, 64, 67}, {70, 48, 9}, {130, 80, 33}, {9, 1100, 13}, {2, 96, 301}, {1, 1030, 517}};
         try (Arena arena = Arena.ofShared(); CpuBackend one = new CpuBackend(1); CpuBackend two = new CpuBackend(2)) {
             for (DType dt : new DType[]{DType.F32, DType.BF16}) {
                 for (int[] s : shapes) {
@@ -43,14 +43,15 @@ class MatMulTest {
         }
     }
 
-    /** A row's result is the same bits whatever the other rows of the call: M = 1 … 37 against each row alone. */
+    /** A row's result is the same bits whatever the other rows of the call: M = 1 … 37 (few-row kernels, then tiles) against each row alone. */
     @Test
     void rowResultsDoNotDependOnTheBatch() {
         Random r = new Random(11);
         try (Arena arena = Arena.ofShared(); CpuBackend one = new CpuBackend(1); CpuBackend two = new CpuBackend(2)) {
             for (DType dt : new DType[]{DType.F32, DType.BF16}) {
-                for (int k : new int[]{7, 64, 93, 1100}) {
-                    int n = 45;
+                // n 333: several output blocks of the few-row kernels per task (MatMul.OUT_BLOCK steps), and leftover rows
+                for (int[] kn : new int[][]{{7, 45}, {64, 45}, {93, 45}, {1100, 45}, {64, 333}, {1030, 333}}) {
+                    int k = kn[0], n = kn[1];
                     CpuWeight w = new CpuWeight("w", dt, n, k, weights(arena, dt, n, k, r));
                     for (int m : new int[]{1, 2, 3, 4, 5, 8, 13, 37}) {
                         float[] x = new float[m * k];
