@@ -49,16 +49,13 @@ lib_ggml="$(cd "$libdir" && ls libggml.v*.so | head -1)"
 cxx_flags=(-O2 -std=c++17 -I"$src/include" -I"$src/ggml/include")
 link_flags=(-L"$libdir" -l:"$lib_main" -l:"$lib_ggml" -l:libggml-base.so -Wl,-rpath,"$libdir" -lpthread)
 
-if [ ! -x build/cgap_llama_ref ] || [ cgap_llama_ref.cpp -nt build/cgap_llama_ref ] || [ cgap_llama_common.h -nt build/cgap_llama_ref ] || [ setup.sh -nt build/cgap_llama_ref ]; then
-  echo "llamacpp: compiling build/cgap_llama_ref"
-  g++ "${cxx_flags[@]}" -DCGAP_GGML_BACKEND_DIR="\"$libdir\"" cgap_llama_ref.cpp -o build/cgap_llama_ref.tmp "${link_flags[@]}"
-  mv build/cgap_llama_ref.tmp build/cgap_llama_ref
-fi
-if [ ! -x build/cgap_llama_bench ] || [ cgap_llama_bench.cpp -nt build/cgap_llama_bench ] || [ cgap_llama_common.h -nt build/cgap_llama_bench ] || [ setup.sh -nt build/cgap_llama_bench ]; then
-  echo "llamacpp: compiling build/cgap_llama_bench"
-  g++ "${cxx_flags[@]}" -DCGAP_GGML_BACKEND_DIR="\"$libdir\"" cgap_llama_bench.cpp -o build/cgap_llama_bench.tmp "${link_flags[@]}"
-  mv build/cgap_llama_bench.tmp build/cgap_llama_bench
-fi
+for tool in cgap_llama_ref cgap_llama_bench; do
+  if [ ! -x "build/$tool" ] || [ "$tool.cpp" -nt "build/$tool" ] || [ cgap_llama_common.h -nt "build/$tool" ] || [ setup.sh -nt "build/$tool" ]; then
+    echo "llamacpp: compiling build/$tool"
+    g++ "${cxx_flags[@]}" -DCGAP_GGML_BACKEND_DIR="\"$libdir\"" "$tool.cpp" -o "build/$tool.tmp" "${link_flags[@]}"
+    mv "build/$tool.tmp" "build/$tool"
+  fi
+done
 
 # llama.cpp's eval-callback example (prints every graph tensor); it finds the CPU backend next to itself.
 for f in "$libdir"/libggml-cpu-*.so; do

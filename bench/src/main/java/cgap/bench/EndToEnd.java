@@ -274,10 +274,13 @@ public final class EndToEnd {
         log.printf("e2e: converting to %s%n", gguf);
         long t0 = System.nanoTime();
         Path conv = LlamaCppReference.toolDir().resolve("hf_to_gguf.py");
-        Process p = new ProcessBuilder("python3", conv.toString(), dir.toString(), gguf.toString())
+        // converted under a temporary name and moved into place: a killed conversion is not taken for a finished one
+        Path tmp = dir.resolve("llama.cpp.gguf.tmp");
+        Process p = new ProcessBuilder("python3", conv.toString(), dir.toString(), tmp.toString())
                 .redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         if (p.waitFor() != 0) throw new IllegalStateException("hf_to_gguf.py failed:\n" + out);
+        Files.move(tmp, gguf, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
         log.printf("e2e:   %.1f s%n", (System.nanoTime() - t0) / 1e9);
         return gguf;
     }

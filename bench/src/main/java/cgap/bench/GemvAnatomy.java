@@ -90,7 +90,7 @@ public final class GemvAnatomy {
             CpuBuf x = new CpuBuf(xs, 1, k), out = new CpuBuf(1, n);
             CpuWeight wt = new CpuWeight("w", dt, n, k, w);
             // the product's split: units of COLUMN_UNIT rows, the grain CpuBackend.matmuls uses for one row of x
-            int u = MatMul.COLUMN_UNIT, units = (n + u - 1) / u, grain = (int) Math.max(1, (1L << 16) / ((long) u * k));
+            int u = MatMul.COLUMN_UNIT, units = (n + u - 1) / u, grain = CpuBackend.matmulGrain(1, k);
             long rowBytes = (long) k * dt.bytes;
             float[] sink = new float[n];
             int kinds = nat ? 4 : 3, streams = MatMul.fewRowStreams(dt, k);
@@ -131,15 +131,15 @@ public final class GemvAnatomy {
                     "pattern: the product's chunks and " + streams + "-row order, plain sum",
                     "product: `CpuBackend.matmul`", "C kernel: the product's split and arithmetic in C (gcc -O3 -march=native), same chunks"};
             for (int kind = 0; kind < kinds; kind++) {
-                t.append(String.format(Locale.ROOT, "| %s | %.1f | %.2f | %s |%n", what[kind], EndToEnd.median(gbs[kind]), ratio(gbs[kind], gbs[0]),
-                        kind == 0 ? "" : String.format(Locale.ROOT, "%.2f", ratio(gbs[kind], gbs[1]))));
+                t.append(String.format(Locale.ROOT, "| %s | %.1f | %.2f | %s |%n", what[kind], EndToEnd.median(gbs[kind]),
+                        EndToEnd.pairedRatio(gbs[kind], gbs[0]), kind == 0 ? "" : String.format(Locale.ROOT, "%.2f", EndToEnd.pairedRatio(gbs[kind], gbs[1]))));
             }
             double[] per = new double[rounds];
             for (int i = 0; i < rounds; i++) per[i] = gbs[2][i] / gbs[0][i];
             t.append(String.format(Locale.ROOT, "%nproduct / read per round: %s. Load average after: %s.%n", Arrays.toString(Arrays.stream(per)
                     .mapToObj(v -> String.format(Locale.ROOT, "%.2f", v)).toArray()), EndToEnd.loadAvg()));
             if (nat) t.append(String.format(Locale.ROOT, "C kernel / product: %.2f (median of per-round ratios); largest difference of their outputs: %.1e of the largest output.%n",
-                    ratio(gbs[3], gbs[2]), ng.check(out.data())));
+                    EndToEnd.pairedRatio(gbs[3], gbs[2]), ng.check(out.data())));
             t.append(String.format(Locale.ROOT, "Date: %s. Machine: %s. Command: `./bench/gemv-anatomy %s`%n",
                     java.time.ZonedDateTime.now(java.time.ZoneOffset.UTC).format(java.time.format.DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm 'UTC'")),
                     EndToEnd.cpuModel(), String.join(" ", args)));
@@ -150,12 +150,6 @@ public final class GemvAnatomy {
         } finally {
             Files.deleteIfExists(file);
         }
-    }
-
-    private static double ratio(double[] a, double[] b) {
-        double[] r = new double[a.length];
-        for (int i = 0; i < a.length; i++) r[i] = a[i] / b[i];
-        return EndToEnd.median(r);
     }
 
     /** Bytes [from, to) of w summed as floats, 4 vectors per step (to − from a multiple of one vector). */

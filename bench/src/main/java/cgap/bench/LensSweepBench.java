@@ -72,7 +72,7 @@ public class LensSweepBench {
         long n = (long) vocab * d;
         MemorySegment seg = Arena.global().allocate(n * 2, 64);
         double a = 2 * Math.sqrt(3.0 / d); // std 2/sqrt(d), as SyntheticLlama's lm_head
-        for (long i = 0; i < n; i++) seg.setAtIndex(ValueLayout.JAVA_SHORT, i, SyntheticLlama.bf16((float) (a * (2 * r.nextDouble() - 1))));
+        for (long i = 0; i < n; i++) seg.setAtIndex(ValueLayout.JAVA_SHORT, i, cgap.engine.safetensors.SafeTensorsWriter.toBf16((float) (a * (2 * r.nextDouble() - 1))));
         head = new CpuWeight("lm_head.weight", DType.BF16, vocab, d, seg);
         MemorySegment ns = Arena.global().allocate((long) d * 4, 64);
         for (int i = 0; i < d; i++) ns.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) (1 + 0.1 * (2 * r.nextDouble() - 1)));

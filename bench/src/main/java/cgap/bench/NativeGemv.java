@@ -2,6 +2,7 @@ package cgap.bench;
 
 import cgap.engine.cpu.MatMul;
 import cgap.engine.safetensors.DType;
+import cgap.engine.testing.LlamaCppReference;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -33,10 +34,9 @@ final class NativeGemv {
         this.n = n;
     }
 
-    /** Compiles the C source (found from -Dcgap.root, else the working directory) and binds it; x is prepared as MatMul does. */
+    /** Compiles the C source (under the repository root, {@link LlamaCppReference#repoRoot}) and binds it; x is prepared as MatMul does. */
     static NativeGemv build(Arena arena, float[] xs, int k, int n, int g) throws IOException {
-        Path root = Path.of(System.getProperty("cgap.root", "."));
-        Path src = root.resolve("bench/native/gemv_bf16.c");
+        Path src = LlamaCppReference.repoRoot().resolve("bench/native/gemv_bf16.c");
         if (!Files.isRegularFile(src)) throw new IOException("--native yes: C source not found at " + src.toAbsolutePath());
         Path lib = Files.createTempFile("cgap-gemv-bf16", ".so");
         lib.toFile().deleteOnExit();

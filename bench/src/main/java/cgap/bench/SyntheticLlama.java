@@ -109,7 +109,7 @@ public record SyntheticLlama(int layers, int hidden, int heads, int kvHeads, int
                 for (long i = 0, n = t.count(); i < n; i++) {
                     float v = (float) (t.mean() + a * (2 * r.nextDouble() - 1));
                     if (es == 4) buf.putFloat(v);
-                    else buf.putShort(bf16(v));
+                    else buf.putShort(cgap.engine.safetensors.SafeTensorsWriter.toBf16(v));
                     if (!buf.hasRemaining()) {
                         out.write(buf.array(), 0, buf.position());
                         buf.clear();
@@ -120,11 +120,6 @@ public record SyntheticLlama(int layers, int hidden, int heads, int kvHeads, int
         }
         Files.move(tmp, dir.resolve("model.safetensors"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         return dir;
-    }
-
-    static short bf16(float v) {
-        int bits = Float.floatToRawIntBits(v);
-        return (short) ((bits + 0x7FFF + ((bits >>> 16) & 1)) >>> 16);
     }
 
     private String config() {

@@ -1,6 +1,7 @@
 package cgap.diagnostics.cli;
 
 import cgap.diagnostics.lens.TrainingText;
+import cgap.diagnostics.run.RunCommand;
 import cgap.engine.Model;
 import cgap.engine.cpu.CpuBackend;
 import cgap.engine.lens.LensTrainer;
@@ -14,7 +15,6 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
@@ -67,17 +67,17 @@ public final class TuneLensCommand {
         } catch (IllegalArgumentException e) {
             throw new Args.UsageException("tune-lens: --param " + e.getMessage());
         }
-        int steps = positive(a, "steps", a.getInt("steps", 250));
-        long tokensPerStep = positive(a, "tokens-per-step", getLong(a, "tokens-per-step", 1L << 18));
-        int seqLen = positive(a, "seq-len", a.getInt("seq-len", 2048));
+        int steps = (int) positive("steps", a.getInt("steps", 250));
+        long tokensPerStep = positive("tokens-per-step", getLong(a, "tokens-per-step", 1L << 18));
+        int seqLen = (int) positive("seq-len", a.getInt("seq-len", 2048));
         double lrScale = getDouble(a, "lr-scale", 1.0);
         double wd = getDouble(a, "weight-decay", 0.0);
         double valFraction = getDouble(a, "val-fraction", 0.05);
         long seed = getLong(a, "seed", 0);
-        int evalEvery = positive(a, "eval-every", a.getInt("eval-every", 50));
-        int ckptEvery = positive(a, "checkpoint-every", a.getInt("checkpoint-every", 10));
-        int chunk = positive(a, "chunk", a.getInt("chunk", 32));
-        int threads = positive(a, "threads", a.getInt("threads", Runtime.getRuntime().availableProcessors()));
+        int evalEvery = (int) positive("eval-every", a.getInt("eval-every", 50));
+        int ckptEvery = (int) positive("checkpoint-every", a.getInt("checkpoint-every", 10));
+        int chunk = (int) positive("chunk", a.getInt("chunk", 32));
+        int threads = (int) positive("threads", a.getInt("threads", Runtime.getRuntime().availableProcessors()));
         boolean chat = a.flag("chat");
         String field = a.get("text-field");
         if (!(lrScale > 0)) throw new Args.UsageException("tune-lens: --lr-scale must be positive, got " + lrScale);
@@ -116,9 +116,7 @@ public final class TuneLensCommand {
         try (CpuBackend be = new CpuBackend(threads); Model model = Model.load(modelDir, be);
              LensTrainer trainer = new LensTrainer(model, settings, corpus.train(), corpus.validation())) {
             if (!resuming) { // recorded once the model and the text have loaded, so a failed start leaves no settings behind
-                Path tmp = settingsFile.resolveSibling(SETTINGS_FILE + ".tmp");
-                Files.writeString(tmp, JSON.writeValueAsString(recorded));
-                Files.move(tmp, settingsFile, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+                RunCommand.writeAtomically(settingsFile, JSON.writeValueAsString(recorded));
             }
             err.printf(Locale.ROOT, "cgap tune-lens: %s lens for %s (%d layers, d %d, vocab %d), %s%n", param.id(), modelDir, model.numLayers(),
                     model.hiddenSize(), model.vocabSize(), be.name());
@@ -146,12 +144,7 @@ public final class TuneLensCommand {
         return 0;
     }
 
-    private static int positive(Args a, String name, int v) {
-        if (v <= 0) throw new Args.UsageException("tune-lens: --" + name + " must be positive, got " + v);
-        return v;
-    }
-
-    private static long positive(Args a, String name, long v) {
+    private static long positive(String name, long v) {
         if (v <= 0) throw new Args.UsageException("tune-lens: --" + name + " must be positive, got " + v);
         return v;
     }
@@ -232,7 +225,7 @@ public final class TuneLensCommand {
             double eta = secs / stepsRun * (steps - s.step());
             int width = 24, filled = (int) Math.round(width * (double) s.step() / steps);
             String line = String.format(Locale.ROOT, "[%s%s] step %d/%d  %.0f tokens/s  train KL %s  val KL %s  (early/mid/late)  ETA %s",
-                    "#".repeat(filled), ".".repeat(width - filled), s.step(), steps, rate, bands(s.trainKl(), layers), val, fmt(eta));
+                    "#".repeat(filled), ".".repeat(width - filled), s.step(), steps, rate, bands(s.trainKl(), layers), val, RunCommand.duration(eta));
             if (tty) err.print("\r" + line);
             else if (s.step() == steps || s.step() % Math.max(1, steps / 25) == 0) err.println(line);
         }
@@ -245,9 +238,5 @@ public final class TuneLensCommand {
             }
         }
 
-        static String fmt(double s) {
-            long t = Math.round(s);
-            return t >= 3600 ? String.format("%dh%02dm", t / 3600, t / 60 % 60) : String.format("%dm%02ds", t / 60, t % 60);
-        }
     }
 }

@@ -9,7 +9,7 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * The inner loops of {@link Metrics}: every loop over the vocabulary lives here, so a faster implementation
  * (e.g. on the Vector API) can replace exactly these methods and be checked against {@link MetricsReference}
- * by the same differential test. Double precision; the vocabulary loops run on double vectors with the exp and log1p of
+ * by the same differential test. Double precision; the vocabulary loops run on double vectors with the exp and log of
  * {@link VecMath} (deterministic: the same bits in every JIT tier), sums kept per lane and added in lane order.
  *
  * <p>Conventions shared by every method: {@code masked} is {@code null} (no mask) or has one entry per id,
@@ -17,7 +17,6 @@ import jdk.incubator.vector.VectorSpecies;
  * p·(log p − log q) with p = 0 (underflow, −∞ logit, masked id) contributes exactly 0.
  */
 public final class MetricKernels {
-    static final double LN2 = Math.log(2.0);
 
     private MetricKernels() {
     }

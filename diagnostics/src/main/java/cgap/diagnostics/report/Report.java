@@ -203,14 +203,13 @@ public final class Report {
                     List.of(band("IT - PT, tuned", x, t.get("gap_kl"), Charts.GAP)), true), fig.resolve("gap_per_layer_tuned")));
             alts.add("gap per layer, tuned lens");
         }
-        JsonNode lenses = summary.path("lenses");
-        double[][] val = lensValidation(lenses);
+        double[][] val = lensValidation(summary.path("lenses"));
         if (val != null) {
             figs.add(lensValidationFigure(fig.resolve("lens_validation_kl"), "Lens validation KL per layer (from tune-lens): raw vs tuned",
                     List.of("PT raw", "PT tuned", "IT raw", "IT tuned"), val));
             alts.add("lens validation KL per layer, raw vs tuned");
         }
-        Files.writeString(out.resolve("report.html"), html(s, tuned, summary, figs, alts, store, ids));
+        Files.writeString(out.resolve("report.html"), html(s, tuned, summary, val, figs, alts, store, ids));
     }
 
     /** The four validation curves (PT raw, PT tuned, IT raw, IT tuned) recorded by tune-lens, or null when absent. */
@@ -256,8 +255,8 @@ public final class Report {
         return String.format(Locale.ROOT, "%+.4f [%+.4f, %+.4f]", e.value(), e.lo(), e.hi());
     }
 
-    static String html(Summarizer.Result s, Summarizer.Result tuned, ObjectNode summary, List<byte[]> figs, List<String> alts, StepStore store,
-                       List<String> ids) throws IOException {
+    static String html(Summarizer.Result s, Summarizer.Result tuned, ObjectNode summary, double[][] val, List<byte[]> figs, List<String> alts,
+                       StepStore store, List<String> ids) throws IOException {
         JsonNode set = summary.get("settings");
         StringBuilder h = new StringBuilder();
         h.append("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>cgap run: ").append(esc(set.path("pair").asText()))
@@ -305,7 +304,6 @@ public final class Report {
             h.append("</tr>\n");
         }
         h.append("</table>\n");
-        double[][] val = lensValidation(summary.path("lenses"));
         if (val != null) {
             h.append("<h2>Tuned lenses</h2><p>Validation KL per layer recorded when the lenses were trained (<code>cgap tune-lens</code>): "
                     + "the tuned lens should sit below the raw lens at every intermediate layer.</p>\n<table><tr><th>layer</th><th>PT raw</th>"

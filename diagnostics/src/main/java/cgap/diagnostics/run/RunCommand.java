@@ -249,7 +249,14 @@ public final class RunCommand {
         return n;
     }
 
-    static void writeAtomically(Path p, String text) throws IOException {
+    /** Seconds as "1h02m" or "3m07s", for progress lines. */
+    public static String duration(double s) {
+        long t = Math.round(s);
+        return t >= 3600 ? String.format("%dh%02dm", t / 3600, t / 60 % 60) : String.format("%dm%02ds", t / 60, t % 60);
+    }
+
+    /** Writes text to p through a sibling temporary file and an atomic move: a killed run leaves the old file or the new one. */
+    public static void writeAtomically(Path p, String text) throws IOException {
         Path tmp = p.resolveSibling(p.getFileName() + ".tmp");
         Files.writeString(tmp, text);
         Files.move(tmp, p, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
@@ -323,8 +330,7 @@ public final class RunCommand {
         }
 
         static String fmt(double s) {
-            long t = Math.round(s);
-            return t >= 3600 ? String.format("%dh%02dm", t / 3600, t / 60 % 60) : String.format("%dm%02ds", t / 60, t % 60);
+            return duration(s);
         }
     }
 }

@@ -160,12 +160,9 @@ public final class CpuBackend implements Backend {
             unit0[i + 1] = unit0[i] + (n + u - 1) / u;
         }
         MatMul.Prepared xp = MatMul.prepare(b(x).data(), m, k, ws[0].dtype());
-        // Units of COLUMN_UNIT output columns (the tiles' W rows, so no task ends with a ragged tail), at least about
-        // 2^16 multiply-adds a task (enough to amortise a claim and the staging of W rows; Parallel hands out larger
-        // chunks first): a decode GEMV of 1024 × 1024 still spreads over the threads. A task may span the end of one
-        // weight and the start of the next.
-        long macsPerUnit = Math.max(1L, (long) u * m * k);
-        int grain = (int) Math.max(1, (1L << 16) / macsPerUnit);
+        // Units of COLUMN_UNIT output columns (the tiles' W rows, so no task ends with a ragged tail), matmulGrain units
+        // at least a task. A task may span the end of one weight and the start of the next.
+        int grain = matmulGrain(m, k);
         par.forRange(unit0[count], grain, (q0, q1) -> {
             for (int i = 0; i < count; i++) {
                 int a = Math.max(q0, unit0[i]), e = Math.min(q1, unit0[i + 1]);
@@ -182,6 +179,16 @@ public final class CpuBackend implements Backend {
             for (int r = 0; r < m; r++)
                 for (int j = 0; j < n; j++) o[r * n + j] += MatMul.scalar(bw.seg(), bw.dtype(), j);
         }
+    }
+
+    /**
+     * The fewest units of {@link MatMul#COLUMN_UNIT} output columns that {@link #matmuls} hands a task for x of m rows
+     * and k columns: about 2^16 multiply-adds (enough to amortise a claim and the staging of W rows; {@link Parallel}
+     * hands out larger chunks first), so that a decode GEMV of 1024 × 1024 still spreads over the threads.
+     */
+    public static int matmulGrain(int m, int k) {
+        long macsPerUnit = Math.max(1L, (long) MatMul.COLUMN_UNIT * m * k);
+        return (int) Math.max(1, (1L << 16) / macsPerUnit);
     }
 
     @Override
@@ -289,8 +296,7 @@ public final class CpuBackend implements Backend {
                         float s = acc[u];
                         int ko = k0 + u * kvDim;
                         for (int i = hv; i < headDim; i++) s += qs[qo + i] * ks[ko + i];
-                        s *= fscale;
-                        if (softcap > 0) s = (float) (softcap * Math.tanh(s / softcap));
+                        s = score(s, fscale, softcap);
                         scores[jk + u] = s;
                         if (s > max) max = s;
                     }
@@ -304,12 +310,12 @@ public final class CpuBackend implements Backend {
                     dv.intoArray(acc, 0);
                     float s = MatMul.sum1(acc, 0);
                     for (int i = hv; i < headDim; i++) s += qs[qo + i] * ks[ko + i];
-                    s *= fscale;
-                    if (softcap > 0) s = (float) (softcap * Math.tanh(s / softcap));
+                    s = score(s, fscale, softcap);
                     scores[jk] = s;
                     if (s > max) max = s;
                 }
                 float inv = (float) (1.0 / VecExp.expShifted(scores, 0, n, max));
+                for (int j = 0; j < n; j++) scores[j] *= inv; // the weights p_j, once for all chunks of head_dim
                 int oo = r * out.cols() + h * headDim;
                 int vb = kvh * headDim;
                 // out = Σ_j p_j v_j, each element an FMA chain in j order; four chunks of head_dim at a time
@@ -318,7 +324,7 @@ public final class CpuBackend implements Backend {
                 for (; i4 + 4 * MatMul.L <= hv; i4 += 4 * MatMul.L) {
                     FloatVector o0 = FloatVector.zero(MatMul.F), o1 = o0, o2 = o0, o3 = o0;
                     for (int jj = 0; jj < n; jj++) {
-                        FloatVector pj = FloatVector.broadcast(MatMul.F, scores[jj] * inv);
+                        FloatVector pj = FloatVector.broadcast(MatMul.F, scores[jj]);
                         int vo = (lo + jj) * kvDim + vb + i4;
                         o0 = pj.fma(FloatVector.fromArray(MatMul.F, vs, vo), o0);
                         o1 = pj.fma(FloatVector.fromArray(MatMul.F, vs, vo + MatMul.L), o1);
@@ -333,17 +339,23 @@ public final class CpuBackend implements Backend {
                 for (int i = i4; i < hv; i += MatMul.L) {
                     FloatVector ov = FloatVector.zero(MatMul.F);
                     for (int j = 0; j < n; j++) {
-                        ov = FloatVector.broadcast(MatMul.F, scores[j] * inv).fma(FloatVector.fromArray(MatMul.F, vs, (lo + j) * kvDim + vb + i), ov);
+                        ov = FloatVector.broadcast(MatMul.F, scores[j]).fma(FloatVector.fromArray(MatMul.F, vs, (lo + j) * kvDim + vb + i), ov);
                     }
                     ov.intoArray(os, oo + i);
                 }
                 for (int i = hv; i < headDim; i++) {
                     float o = 0;
-                    for (int j = 0; j < n; j++) o = Math.fma(scores[j] * inv, vs[(lo + j) * kvDim + vb + i], o);
+                    for (int j = 0; j < n; j++) o = Math.fma(scores[j], vs[(lo + j) * kvDim + vb + i], o);
                     os[oo + i] = o;
                 }
             }
         });
+    }
+
+    /** An attention logit from its dot product: scaled, then soft-capped (Gemma 2) when softcap > 0. */
+    private static float score(float dot, float fscale, double softcap) {
+        float s = dot * fscale;
+        return softcap > 0 ? (float) (softcap * Math.tanh(s / softcap)) : s;
     }
 
     @Override

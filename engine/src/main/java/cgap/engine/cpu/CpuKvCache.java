@@ -31,10 +31,10 @@ final class CpuKvCache implements KvCache {
     void ensure(int positions) {
         if (positions <= capacity) return;
         int cap = (int) Math.min(Math.max(positions, capacity * 2L), Math.max(positions, (Integer.MAX_VALUE - 8) / kvDim));
-        floats(cap, kvDim);
+        int len = floats(cap, kvDim);
         for (int l = 0; l < k.length; l++) {
-            k[l] = java.util.Arrays.copyOf(k[l], floats(cap, kvDim));
-            v[l] = java.util.Arrays.copyOf(v[l], floats(cap, kvDim));
+            k[l] = java.util.Arrays.copyOf(k[l], len);
+            v[l] = java.util.Arrays.copyOf(v[l], len);
         }
         capacity = cap;
     }

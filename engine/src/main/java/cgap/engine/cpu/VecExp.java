@@ -42,8 +42,8 @@ public final class VecExp {
         return p * Float.intBitsToFloat(((int) n + 127) << 23);
     }
 
-    /** The species of {@link #exp(FloatVector)}: the machine's preferred float vectors. */
-    public static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    /** The species of {@link #exp(FloatVector)}: {@link MatMul#F}, whose width the backend's numerics name. */
+    public static final VectorSpecies<Float> F = MatMul.F;
 
     /** e^x lane by lane for x of species {@link #F}, the arithmetic of {@link #exp(float)} (small enough for C2 to inline). */
     public static FloatVector exp(FloatVector x) {

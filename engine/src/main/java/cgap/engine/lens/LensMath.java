@@ -31,12 +31,6 @@ public final class LensMath {
     private LensMath() {
     }
 
-    // ---------------------------------------------------------------- exp
-
-    /** a[off + i] = exp(a[off + i] - shift) for i in [0, n); returns the sum of the results ({@link VecExp#expShifted}). */
-    public static double expShifted(float[] a, int off, int n, float shift) {
-        return VecExp.expShifted(a, off, n, shift);
-    }
 
     static double lanes(FloatVector v) {
         double s = 0;

@@ -1,6 +1,7 @@
 package cgap.engine.lens;
 
 import cgap.engine.cpu.Parallel;
+import cgap.engine.cpu.VecExp;
 import jdk.incubator.vector.FloatVector;
 
 import static cgap.engine.lens.LensMath.F;
@@ -55,7 +56,7 @@ public final class ProbeLoss {
             for (int r = r0; r < r1; r++) {
                 int o = r * v;
                 float m = LensMath.max(p, o, v);
-                double sum = LensMath.expShifted(p, o, v, m);
+                double sum = VecExp.expShifted(p, o, v, m);
                 lse[r] = m + Math.log(sum);
                 float scale = (float) (1.0 / sum);
                 double ps = 0;
@@ -103,7 +104,7 @@ public final class ProbeLoss {
             double cross = LensMath.lanes(acc);
             for (; i < v; i++) cross += p[o + i] * (sf[o + i] - logits[o + i]);
             float m = LensMath.max(logits, o, v);
-            double sum = LensMath.expShifted(logits, o, v, m);
+            double sum = VecExp.expShifted(logits, o, v, m);
             double lse = m + Math.log(sum);
             total += cross + (lse - target.lse()[r]) * target.psum()[r];
             if (!grad) continue;
