@@ -75,7 +75,7 @@ public final class MatMul {
 
     /** Per-thread work arrays of the kernels, grown on demand and reused (no per-call garbage). */
     private static final class Scratch {
-        float[] ws = new float[0], tmp = new float[8 * L], acc = new float[0], res = new float[0];
+        float[] ws = new float[0], tmp = new float[L], acc = new float[0], res = new float[0];
 
         float[] res(int n) {
             if (res.length < n) res = new float[n];
@@ -108,65 +108,88 @@ public final class MatMul {
     /** Row steps per output block of {@link #multiplyRowsPrepared}: results gather in a small buffer, then go out whole. */
     static final int OUT_BLOCK = 64;
 
+    /** Row steps per call of a few-row kernel: its accumulators for these steps wait in a per-thread buffer. */
+    static final int KERNEL_STEPS = 16;
+
     /**
      * Output columns [n0, n1) of a product with few rows: dot products (x prepared), several rows of W at a time, taken
      * far apart: G streams ({@link #fewRowStreams}) that each run through a contiguous G-th of the range, which this
      * machine's prefetchers follow well (G adjacent rows would be G short streams that each jump at every step; rows of
-     * a 1024-wide BF16 matrix are only 2 KiB long). Results are gathered per stream for {@link #OUT_BLOCK} steps
-     * in a per-thread buffer that stays in L1 and then copied out in runs: written straight to out, G scattered stores
-     * per step each missed the cache once the weights had streamed past, and cost about a tenth of the GEMV's time.
+     * a 1024-wide BF16 matrix are only 2 KiB long). Each kernel call runs {@link #KERNEL_STEPS} steps and leaves its
+     * vector accumulators in a per-thread buffer; their lane sums and k-tails follow ({@link #finishRows4}). With one
+     * call per step, C2's entry work (eight row bases re-derived, the first turn of a loop of only k/32 turns peeled and
+     * range-checked) recurs every 16 KiB: gemv-anatomy, k 1024, same fast memory phase (2026-11-25), product / read 0.73
+     * with one step a call against 0.83 with 32. Results are gathered per stream for {@link #OUT_BLOCK} steps in a
+     * per-thread buffer that stays in L1 and then copied out in runs: written straight to out, G scattered stores per
+     * step each missed the cache once the weights had streamed past, and cost about a tenth of the GEMV's time.
      */
     private static void multiplyRowsPrepared(float[] x, int m, int k, MemorySegment w, DType dt, int n, float[] out, int n0, int n1) {
         boolean bf16 = isBf16(dt);
         int kv = vectorPart(bf16, k), g = fewRowStreams(dt, k);
         Scratch sc = SCRATCH.get();
-        float[] tmp = sc.tmp, res = sc.res(m * g * OUT_BLOCK);
+        float[] acc = sc.acc(KERNEL_STEPS * m * g * L), res = sc.res(m * g * OUT_BLOCK);
         int q = (n1 - n0) / g;
         for (int rb = 0; rb < q; rb += OUT_BLOCK) {
             int nb = Math.min(OUT_BLOCK, q - rb);
-            for (int r = rb; r < rb + nb; r++) {
-                for (int i = 0; i < m; i++) {
-                    if (g == 8) dot8Bf16(x, i * k, w, n0 + r, q, k, kv, tmp);
-                    else if (bf16) dot4Bf16(x, i * k, w, n0 + r, q, k, kv, tmp);
-                    else dot4(x, i * k, w, n0 + r, q, k, kv, tmp);
-                    for (int s = 0; s < g; s++) res[(i * g + s) * OUT_BLOCK + r - rb] = tmp[s];
+            for (int r0 = rb; r0 < rb + nb; r0 += KERNEL_STEPS) {
+                int r1 = Math.min(rb + nb, r0 + KERNEL_STEPS);
+                if (g == 8) dot8Bf16(x, m, k, kv, w, n0, r0, r1, q, acc);
+                else if (bf16) dot4Bf16(x, m, k, kv, w, n0, r0, r1, q, acc);
+                else dot4(x, m, k, kv, w, n0, r0, r1, q, acc);
+                for (int r = r0; r < r1; r++) {
+                    for (int i = 0; i < m; i++) {
+                        int o = ((r - r0) * m + i) * g * L;
+                        for (int h = 0; h < g; h += 4) {
+                            finishRows4(acc, o + h * L, x, i * k, w, bf16, n0 + r + h * q, q, k, kv);
+                            for (int s = 0; s < 4; s++) res[(i * g + h + s) * OUT_BLOCK + r - rb] = acc[o + h * L + s];
+                        }
+                    }
                 }
             }
             for (int i = 0; i < m; i++) {
                 for (int s = 0; s < g; s++) System.arraycopy(res, (i * g + s) * OUT_BLOCK, out, i * n + n0 + s * q + rb, nb);
             }
         }
+        float[] tmp = sc.tmp;
         for (int j = n0 + g * q; j < n1; j++) {
             for (int i = 0; i < m; i++) out[i * n + j] = dot(x, i * k, w, bf16, (long) j * k, k, kv, tmp);
         }
     }
 
-    /** The dot products of x row xo with W rows j0 + s·q, s = 0..3 (F32 weights), into tmp[0..4). */
-    private static void dot4(float[] x, int xo, MemorySegment w, int j0, int q, int k, int kv, float[] tmp) {
-        long w0 = (long) j0 * k, st = (long) q * k, w1 = w0 + st, w2 = w1 + st, w3 = w2 + st;
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-        for (int t = 0; t < kv; t += L) {
-            FloatVector xv = FloatVector.fromArray(F, x, xo + t);
-            a0 = xv.fma(loadF32(w, w0 + t), a0);
-            a1 = xv.fma(loadF32(w, w1 + t), a1);
-            a2 = xv.fma(loadF32(w, w2 + t), a2);
-            a3 = xv.fma(loadF32(w, w3 + t), a3);
+    /**
+     * Steps r0 ≤ r < r1 of four F32 rows: the vector parts of the dot products of each of the m rows of x with W rows
+     * j0 + r + s·q, s = 0..3, their L-lane accumulators into acc from ((r − r0)·m + i)·4L, row s at + s·L.
+     */
+    private static void dot4(float[] x, int m, int k, int kv, MemorySegment w, int j0, int r0, int r1, int q, float[] acc) {
+        long st = (long) q * k;
+        for (int r = r0; r < r1; r++) {
+            long w0 = (long) (j0 + r) * k, w1 = w0 + st, w2 = w1 + st, w3 = w2 + st;
+            for (int i = 0; i < m; i++) {
+                int xo = i * k, o = ((r - r0) * m + i) * 4 * L;
+                FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+                for (int t = 0; t < kv; t += L) {
+                    FloatVector xv = FloatVector.fromArray(F, x, xo + t);
+                    a0 = xv.fma(loadF32(w, w0 + t), a0);
+                    a1 = xv.fma(loadF32(w, w1 + t), a1);
+                    a2 = xv.fma(loadF32(w, w2 + t), a2);
+                    a3 = xv.fma(loadF32(w, w3 + t), a3);
+                }
+                a0.intoArray(acc, o);
+                a1.intoArray(acc, o + L);
+                a2.intoArray(acc, o + 2 * L);
+                a3.intoArray(acc, o + 3 * L);
+            }
         }
-        a0.intoArray(tmp, 0);
-        a1.intoArray(tmp, L);
-        a2.intoArray(tmp, 2 * L);
-        a3.intoArray(tmp, 3 * L);
-        finishRows4(tmp, 0, x, xo, w, false, j0, q, k, kv);
     }
 
     /**
-     * The end of four dot products of x row xo whose L-lane accumulators are in tmp[ta..ta+4L): lane sums
-     * ({@link #sum4}), then the k-tail of W rows j0 + s·q added in order; the four results land in tmp[ta..ta+4).
+     * The end of four dot products of x row xo whose L-lane accumulators are in acc[ta..ta+4L): lane sums
+     * ({@link #sum4}), then the k-tail of W rows j0 + s·q added in order; the four results land in acc[ta..ta+4).
      */
-    private static void finishRows4(float[] tmp, int ta, float[] x, int xo, MemorySegment w, boolean bf16, int j0, int q, int k, int kv) {
-        sum4(tmp, ta);
+    private static void finishRows4(float[] acc, int ta, float[] x, int xo, MemorySegment w, boolean bf16, int j0, int q, int k, int kv) {
+        sum4(acc, ta);
         if (kv == k) return;
-        float s0 = tmp[ta], s1 = tmp[ta + 1], s2 = tmp[ta + 2], s3 = tmp[ta + 3];
+        float s0 = acc[ta], s1 = acc[ta + 1], s2 = acc[ta + 2], s3 = acc[ta + 3];
         long w0 = (long) j0 * k, st = (long) q * k, w1 = w0 + st, w2 = w1 + st, w3 = w2 + st;
         for (int t = kv; t < k; t++) {
             float xv = x[xo + t];
@@ -175,89 +198,95 @@ public final class MatMul {
             s2 += xv * w1(w, bf16, w2 + t);
             s3 += xv * w1(w, bf16, w3 + t);
         }
-        tmp[ta] = s0;
-        tmp[ta + 1] = s1;
-        tmp[ta + 2] = s2;
-        tmp[ta + 3] = s3;
+        acc[ta] = s0;
+        acc[ta + 1] = s1;
+        acc[ta + 2] = s2;
+        acc[ta + 3] = s3;
     }
 
     /**
-     * The dot products of x row xo with BF16 W rows j0 + s·q, s = 0..7, into tmp[0..8). One 512-bit load brings 2L
-     * weights as L ints; the low halves (shifted up) are the weights of even k, the high halves (masked) those of odd
-     * k. x comes pair-split ({@link #pairSplit}), so each lane does its even FMA, then its odd one: the order
-     * {@link #stage} and the tiles reproduce.
+     * {@link #dot4} for eight BF16 rows (W rows j0 + r + s·q, s = 0..7; accumulators from ((r − r0)·m + i)·8L). One
+     * 512-bit load brings 2L weights as L ints; the low halves (shifted up) are the weights of even k, the high halves
+     * (masked) those of odd k. x comes pair-split ({@link #pairSplit}), so each lane does its even FMA, then its odd
+     * one: the order {@link #stage} and the tiles reproduce.
      */
-    private static void dot8Bf16(float[] x, int xo, MemorySegment w, int j0, int q, int k, int kv, float[] tmp) {
+    private static void dot8Bf16(float[] x, int m, int k, int kv, MemorySegment w, int j0, int r0, int r1, int q, float[] acc) {
         long st = (long) q * k * 2;
-        long b0 = (long) j0 * k * 2, b1 = b0 + st, b2 = b1 + st, b3 = b2 + st, b4 = b3 + st, b5 = b4 + st, b6 = b5 + st, b7 = b6 + st;
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-        for (int t = 0; t < kv; t += 2 * L) {
-            FloatVector xe = FloatVector.fromArray(F, x, xo + t), xd = FloatVector.fromArray(F, x, xo + t + L);
-            long bt = 2L * t;
-            IntVector v0 = IntVector.fromMemorySegment(I, w, b0 + bt, ByteOrder.LITTLE_ENDIAN);
-            IntVector v1 = IntVector.fromMemorySegment(I, w, b1 + bt, ByteOrder.LITTLE_ENDIAN);
-            IntVector v2 = IntVector.fromMemorySegment(I, w, b2 + bt, ByteOrder.LITTLE_ENDIAN);
-            IntVector v3 = IntVector.fromMemorySegment(I, w, b3 + bt, ByteOrder.LITTLE_ENDIAN);
-            IntVector v4 = IntVector.fromMemorySegment(I, w, b4 + bt, ByteOrder.LITTLE_ENDIAN);
-            IntVector v5 = IntVector.fromMemorySegment(I, w, b5 + bt, ByteOrder.LITTLE_ENDIAN);
-            IntVector v6 = IntVector.fromMemorySegment(I, w, b6 + bt, ByteOrder.LITTLE_ENDIAN);
-            IntVector v7 = IntVector.fromMemorySegment(I, w, b7 + bt, ByteOrder.LITTLE_ENDIAN);
-            a0 = xe.fma(v0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a0);
-            a1 = xe.fma(v1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a1);
-            a2 = xe.fma(v2.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a2);
-            a3 = xe.fma(v3.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a3);
-            a4 = xe.fma(v4.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a4);
-            a5 = xe.fma(v5.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a5);
-            a6 = xe.fma(v6.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a6);
-            a7 = xe.fma(v7.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a7);
-            a0 = xd.fma(v0.and(0xffff0000).reinterpretAsFloats(), a0);
-            a1 = xd.fma(v1.and(0xffff0000).reinterpretAsFloats(), a1);
-            a2 = xd.fma(v2.and(0xffff0000).reinterpretAsFloats(), a2);
-            a3 = xd.fma(v3.and(0xffff0000).reinterpretAsFloats(), a3);
-            a4 = xd.fma(v4.and(0xffff0000).reinterpretAsFloats(), a4);
-            a5 = xd.fma(v5.and(0xffff0000).reinterpretAsFloats(), a5);
-            a6 = xd.fma(v6.and(0xffff0000).reinterpretAsFloats(), a6);
-            a7 = xd.fma(v7.and(0xffff0000).reinterpretAsFloats(), a7);
+        for (int r = r0; r < r1; r++) {
+            long b0 = (long) (j0 + r) * k * 2, b1 = b0 + st, b2 = b1 + st, b3 = b2 + st, b4 = b3 + st, b5 = b4 + st, b6 = b5 + st, b7 = b6 + st;
+            for (int i = 0; i < m; i++) {
+                int xo = i * k, o = ((r - r0) * m + i) * 8 * L;
+                FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+                for (int t = 0; t < kv; t += 2 * L) {
+                    FloatVector xe = FloatVector.fromArray(F, x, xo + t), xd = FloatVector.fromArray(F, x, xo + t + L);
+                    long bt = 2L * t;
+                    IntVector v0 = IntVector.fromMemorySegment(I, w, b0 + bt, ByteOrder.LITTLE_ENDIAN);
+                    IntVector v1 = IntVector.fromMemorySegment(I, w, b1 + bt, ByteOrder.LITTLE_ENDIAN);
+                    IntVector v2 = IntVector.fromMemorySegment(I, w, b2 + bt, ByteOrder.LITTLE_ENDIAN);
+                    IntVector v3 = IntVector.fromMemorySegment(I, w, b3 + bt, ByteOrder.LITTLE_ENDIAN);
+                    IntVector v4 = IntVector.fromMemorySegment(I, w, b4 + bt, ByteOrder.LITTLE_ENDIAN);
+                    IntVector v5 = IntVector.fromMemorySegment(I, w, b5 + bt, ByteOrder.LITTLE_ENDIAN);
+                    IntVector v6 = IntVector.fromMemorySegment(I, w, b6 + bt, ByteOrder.LITTLE_ENDIAN);
+                    IntVector v7 = IntVector.fromMemorySegment(I, w, b7 + bt, ByteOrder.LITTLE_ENDIAN);
+                    a0 = xe.fma(v0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a0);
+                    a1 = xe.fma(v1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a1);
+                    a2 = xe.fma(v2.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a2);
+                    a3 = xe.fma(v3.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a3);
+                    a4 = xe.fma(v4.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a4);
+                    a5 = xe.fma(v5.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a5);
+                    a6 = xe.fma(v6.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a6);
+                    a7 = xe.fma(v7.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a7);
+                    a0 = xd.fma(v0.and(0xffff0000).reinterpretAsFloats(), a0);
+                    a1 = xd.fma(v1.and(0xffff0000).reinterpretAsFloats(), a1);
+                    a2 = xd.fma(v2.and(0xffff0000).reinterpretAsFloats(), a2);
+                    a3 = xd.fma(v3.and(0xffff0000).reinterpretAsFloats(), a3);
+                    a4 = xd.fma(v4.and(0xffff0000).reinterpretAsFloats(), a4);
+                    a5 = xd.fma(v5.and(0xffff0000).reinterpretAsFloats(), a5);
+                    a6 = xd.fma(v6.and(0xffff0000).reinterpretAsFloats(), a6);
+                    a7 = xd.fma(v7.and(0xffff0000).reinterpretAsFloats(), a7);
+                }
+                a0.intoArray(acc, o);
+                a1.intoArray(acc, o + L);
+                a2.intoArray(acc, o + 2 * L);
+                a3.intoArray(acc, o + 3 * L);
+                a4.intoArray(acc, o + 4 * L);
+                a5.intoArray(acc, o + 5 * L);
+                a6.intoArray(acc, o + 6 * L);
+                a7.intoArray(acc, o + 7 * L);
+            }
         }
-        a0.intoArray(tmp, 0);
-        a1.intoArray(tmp, L);
-        a2.intoArray(tmp, 2 * L);
-        a3.intoArray(tmp, 3 * L);
-        a4.intoArray(tmp, 4 * L);
-        a5.intoArray(tmp, 5 * L);
-        a6.intoArray(tmp, 6 * L);
-        a7.intoArray(tmp, 7 * L);
-        finishRows4(tmp, 0, x, xo, w, true, j0, q, k, kv);
-        finishRows4(tmp, 4 * L, x, xo, w, true, j0 + 4 * q, q, k, kv);
-        System.arraycopy(tmp, 4 * L, tmp, 4, 4);
     }
 
-    /** {@link #dot4} for BF16 weights, read as pairs as {@link #dot8Bf16} reads them, into tmp[0..4). */
-    private static void dot4Bf16(float[] x, int xo, MemorySegment w, int j0, int q, int k, int kv, float[] tmp) {
+    /** {@link #dot4} for BF16 weights, read as pairs as {@link #dot8Bf16} reads them. */
+    private static void dot4Bf16(float[] x, int m, int k, int kv, MemorySegment w, int j0, int r0, int r1, int q, float[] acc) {
         long st = (long) q * k * 2;
-        long b0 = (long) j0 * k * 2, b1 = b0 + st, b2 = b1 + st, b3 = b2 + st;
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-        for (int t = 0; t < kv; t += 2 * L) {
-            FloatVector xe = FloatVector.fromArray(F, x, xo + t), xd = FloatVector.fromArray(F, x, xo + t + L);
-            long bt = 2L * t;
-            IntVector v0 = IntVector.fromMemorySegment(I, w, b0 + bt, ByteOrder.LITTLE_ENDIAN);
-            IntVector v1 = IntVector.fromMemorySegment(I, w, b1 + bt, ByteOrder.LITTLE_ENDIAN);
-            IntVector v2 = IntVector.fromMemorySegment(I, w, b2 + bt, ByteOrder.LITTLE_ENDIAN);
-            IntVector v3 = IntVector.fromMemorySegment(I, w, b3 + bt, ByteOrder.LITTLE_ENDIAN);
-            a0 = xe.fma(v0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a0);
-            a1 = xe.fma(v1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a1);
-            a2 = xe.fma(v2.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a2);
-            a3 = xe.fma(v3.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a3);
-            a0 = xd.fma(v0.and(0xffff0000).reinterpretAsFloats(), a0);
-            a1 = xd.fma(v1.and(0xffff0000).reinterpretAsFloats(), a1);
-            a2 = xd.fma(v2.and(0xffff0000).reinterpretAsFloats(), a2);
-            a3 = xd.fma(v3.and(0xffff0000).reinterpretAsFloats(), a3);
+        for (int r = r0; r < r1; r++) {
+            long b0 = (long) (j0 + r) * k * 2, b1 = b0 + st, b2 = b1 + st, b3 = b2 + st;
+            for (int i = 0; i < m; i++) {
+                int xo = i * k, o = ((r - r0) * m + i) * 4 * L;
+                FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+                for (int t = 0; t < kv; t += 2 * L) {
+                    FloatVector xe = FloatVector.fromArray(F, x, xo + t), xd = FloatVector.fromArray(F, x, xo + t + L);
+                    long bt = 2L * t;
+                    IntVector v0 = IntVector.fromMemorySegment(I, w, b0 + bt, ByteOrder.LITTLE_ENDIAN);
+                    IntVector v1 = IntVector.fromMemorySegment(I, w, b1 + bt, ByteOrder.LITTLE_ENDIAN);
+                    IntVector v2 = IntVector.fromMemorySegment(I, w, b2 + bt, ByteOrder.LITTLE_ENDIAN);
+                    IntVector v3 = IntVector.fromMemorySegment(I, w, b3 + bt, ByteOrder.LITTLE_ENDIAN);
+                    a0 = xe.fma(v0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a0);
+                    a1 = xe.fma(v1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a1);
+                    a2 = xe.fma(v2.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a2);
+                    a3 = xe.fma(v3.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a3);
+                    a0 = xd.fma(v0.and(0xffff0000).reinterpretAsFloats(), a0);
+                    a1 = xd.fma(v1.and(0xffff0000).reinterpretAsFloats(), a1);
+                    a2 = xd.fma(v2.and(0xffff0000).reinterpretAsFloats(), a2);
+                    a3 = xd.fma(v3.and(0xffff0000).reinterpretAsFloats(), a3);
+                }
+                a0.intoArray(acc, o);
+                a1.intoArray(acc, o + L);
+                a2.intoArray(acc, o + 2 * L);
+                a3.intoArray(acc, o + 3 * L);
+            }
         }
-        a0.intoArray(tmp, 0);
-        a1.intoArray(tmp, L);
-        a2.intoArray(tmp, 2 * L);
-        a3.intoArray(tmp, 3 * L);
-        finishRows4(tmp, 0, x, xo, w, true, j0, q, k, kv);
     }
 
     /** The part of k done by vectors: whole chunks of L (F32) or of 2L (BF16, read as pairs); the rest is the tail. */
