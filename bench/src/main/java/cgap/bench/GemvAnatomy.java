@@ -93,7 +93,7 @@ public final class GemvAnatomy {
             int u = MatMul.COLUMN_UNIT, units = (n + u - 1) / u, grain = CpuBackend.matmulGrain(1, k);
             long rowBytes = (long) k * dt.bytes;
             float[] sink = new float[n];
-            int kinds = nat ? 4 : 3, streams = MatMul.fewRowStreams(dt, k);
+            int kinds = nat ? 4 : 3, streams = MatMul.fewRowStreams(dt);
             double[][] gbs = new double[kinds][rounds];
             NativeGemv ng = nat ? NativeGemv.build(arena, xs, k, n, streams) : null;
             // warm-up rounds: at least 2, and at least 1 GiB through each kind, so that C2 has compiled all three

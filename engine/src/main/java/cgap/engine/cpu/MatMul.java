@@ -96,13 +96,17 @@ public final class MatMul {
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     /**
-     * How many rows of W the few-row kernels take per step (G): eight for BF16 rows of at most 2 KiB (k ≤ 1024), else
-     * four. Measured in one process, alternated (2026-11-24, slow-memory phase, plain read 49 GB/s): k 1024, eight rows
-     * 0.78 of the read against 0.71 for four; k 2048, four rows 0.87 against 0.79 for eight. A step reads G rows; about
-     * 16 KiB a step is where this machine's prefetchers and the loop's fixed costs meet best.
+     * How many rows of W the few-row kernels take per step (G): eight for BF16, four for F32. Measured with
+     * ./bench/gemv-anatomy --native yes (2026-11-25, product / plain read, two runs each, alternating G between runs;
+     * the C twin, at 0.93-1.15 of the read throughout, is indifferent to G):
+     * <pre>
+     *   k        1024        2048        2560        2816        4096        14336
+     *   G = 4    0.72 0.73   0.84 0.79   0.51 0.51   0.67 0.68   0.59 0.61   0.59 0.59
+     *   G = 8    0.81 0.80   0.83 0.83   0.86 0.77   0.89 0.88   0.79 0.87   0.82 0.82
+     * </pre>
      */
-    public static int fewRowStreams(DType dt, int k) {
-        return isBf16(dt) && k <= 1024 ? 8 : 4;
+    public static int fewRowStreams(DType dt) {
+        return isBf16(dt) ? 8 : 4;
     }
 
     /** Row steps per output block of {@link #multiplyRowsPrepared}: results gather in a small buffer, then go out whole. */
@@ -125,7 +129,7 @@ public final class MatMul {
      */
     private static void multiplyRowsPrepared(float[] x, int m, int k, MemorySegment w, DType dt, int n, float[] out, int n0, int n1) {
         boolean bf16 = isBf16(dt);
-        int kv = vectorPart(bf16, k), g = fewRowStreams(dt, k);
+        int kv = vectorPart(bf16, k), g = fewRowStreams(dt);
         Scratch sc = SCRATCH.get();
         float[] acc = sc.acc(KERNEL_STEPS * m * g * L), res = sc.res(m * g * OUT_BLOCK);
         int q = (n1 - n0) / g;
@@ -133,8 +137,7 @@ public final class MatMul {
             int nb = Math.min(OUT_BLOCK, q - rb);
             for (int r0 = rb; r0 < rb + nb; r0 += KERNEL_STEPS) {
                 int r1 = Math.min(rb + nb, r0 + KERNEL_STEPS);
-                if (g == 8) dot8Bf16(x, m, k, kv, w, n0, r0, r1, q, acc);
-                else if (bf16) dot4Bf16(x, m, k, kv, w, n0, r0, r1, q, acc);
+                if (bf16) dot8Bf16(x, m, k, kv, w, n0, r0, r1, q, acc);
                 else dot4(x, m, k, kv, w, n0, r0, r1, q, acc);
                 for (int r = r0; r < r1; r++) {
                     for (int i = 0; i < m; i++) {
@@ -253,38 +256,6 @@ public final class MatMul {
                 a5.intoArray(acc, o + 5 * L);
                 a6.intoArray(acc, o + 6 * L);
                 a7.intoArray(acc, o + 7 * L);
-            }
-        }
-    }
-
-    /** {@link #dot4} for BF16 weights, read as pairs as {@link #dot8Bf16} reads them. */
-    private static void dot4Bf16(float[] x, int m, int k, int kv, MemorySegment w, int j0, int r0, int r1, int q, float[] acc) {
-        long st = (long) q * k * 2;
-        for (int r = r0; r < r1; r++) {
-            long b0 = (long) (j0 + r) * k * 2, b1 = b0 + st, b2 = b1 + st, b3 = b2 + st;
-            for (int i = 0; i < m; i++) {
-                int xo = i * k, o = ((r - r0) * m + i) * 4 * L;
-                FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-                for (int t = 0; t < kv; t += 2 * L) {
-                    FloatVector xe = FloatVector.fromArray(F, x, xo + t), xd = FloatVector.fromArray(F, x, xo + t + L);
-                    long bt = 2L * t;
-                    IntVector v0 = IntVector.fromMemorySegment(I, w, b0 + bt, ByteOrder.LITTLE_ENDIAN);
-                    IntVector v1 = IntVector.fromMemorySegment(I, w, b1 + bt, ByteOrder.LITTLE_ENDIAN);
-                    IntVector v2 = IntVector.fromMemorySegment(I, w, b2 + bt, ByteOrder.LITTLE_ENDIAN);
-                    IntVector v3 = IntVector.fromMemorySegment(I, w, b3 + bt, ByteOrder.LITTLE_ENDIAN);
-                    a0 = xe.fma(v0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a0);
-                    a1 = xe.fma(v1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a1);
-                    a2 = xe.fma(v2.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a2);
-                    a3 = xe.fma(v3.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a3);
-                    a0 = xd.fma(v0.and(0xffff0000).reinterpretAsFloats(), a0);
-                    a1 = xd.fma(v1.and(0xffff0000).reinterpretAsFloats(), a1);
-                    a2 = xd.fma(v2.and(0xffff0000).reinterpretAsFloats(), a2);
-                    a3 = xd.fma(v3.and(0xffff0000).reinterpretAsFloats(), a3);
-                }
-                a0.intoArray(acc, o);
-                a1.intoArray(acc, o + L);
-                a2.intoArray(acc, o + 2 * L);
-                a3.intoArray(acc, o + 3 * L);
             }
         }
     }
