@@ -61,7 +61,7 @@ static inline __attribute__((always_inline)) void steps(const char *w, const flo
 }
 
 /* out[j] for W rows j in [n0, n1); w is the whole row-major BF16 weight of k columns; xp is x pair-split as MatMul's;
-   g (4 or 8) rows a step, as MatMul.fewRowStreams gives. */
+   g (4 or 8) rows a step; MatMul takes MatMul.STREAMS (8). */
 void cgap_gemv_bf16_rows(const char *w, const float *xp, int k, int n0, int n1, float *out, int g) {
     int q = (n1 - n0) / g;
     if (g == 8) steps(w, xp, k, n0, q, out, 8);

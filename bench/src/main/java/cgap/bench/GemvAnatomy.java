@@ -31,7 +31,7 @@ import java.util.Random;
  *   <li><b>read</b>: each task sums a contiguous range of bytes (one stream, 4 vector accumulators), as
  *       {@code ./bench/ceilings} and {@code ./bench/decode-profile} do;</li>
  *   <li><b>pattern</b>: the same plain sum, but over exactly the chunks {@link CpuBackend#matmul} hands out and in its
- *       order (G rows a G-th of the chunk apart, in step, G from {@link MatMul#fewRowStreams}): the product's access pattern
+ *       order (G rows a G-th of the chunk apart, in step, G = {@link MatMul#STREAMS}): the product's access pattern
  *       without its arithmetic;</li>
  *   <li><b>product</b>: {@link CpuBackend#matmul} with one row of x, the production kernel;</li>
  *   <li>with {@code --native yes}, <b>C kernel</b>: the product's split and arithmetic written in C
@@ -93,7 +93,7 @@ public final class GemvAnatomy {
             int u = MatMul.COLUMN_UNIT, units = (n + u - 1) / u, grain = CpuBackend.matmulGrain(1, k);
             long rowBytes = (long) k * dt.bytes;
             float[] sink = new float[n];
-            int kinds = nat ? 4 : 3, streams = MatMul.fewRowStreams(dt);
+            int kinds = nat ? 4 : 3, streams = MatMul.STREAMS;
             double[][] gbs = new double[kinds][rounds];
             NativeGemv ng = nat ? NativeGemv.build(arena, xs, k, n, streams) : null;
             // warm-up rounds: at least 2, and at least 1 GiB through each kind, so that C2 has compiled all three
@@ -108,7 +108,7 @@ public final class GemvAnatomy {
                                 sink[b0 % n] += sum(w, (long) b0 << 18, Math.min(bytes, (long) b1 << 18)));
                         case 1 -> par.forRange(units, grain, (q0, q1) -> {
                             int j0 = q0 * u, j1 = Math.min(n, q1 * u);
-                            sink[j0] += streams == 8 ? sumStreams8(w, rowBytes, j0, j1) : sumStreams4(w, rowBytes, j0, j1);
+                            sink[j0] += sumStreams(w, rowBytes, j0, j1);
                         });
                         case 2 -> be.matmul(x, wt, null, out);
                         default -> par.forRange(units, grain, (q0, q1) -> ng.rows(w, q0 * u, Math.min(n, q1 * u)));
@@ -167,29 +167,10 @@ public final class GemvAnatomy {
     }
 
     /**
-     * Rows [j0, j1) summed in the order of MatMul's few-row kernels with four streams: rows r + s·q for s = 0..3 (q = a quarter of the
-     * range) in step, one vector of each per step; the leftover rows one at a time.
+     * Rows [j0, j1) summed in the order of MatMul's few-row kernels: rows r + s·q for s = 0..7 (q = an eighth of the
+     * range, {@link MatMul#STREAMS}) in step, one vector of each per step; the leftover rows one at a time.
      */
-    private static float sumStreams4(MemorySegment w, long rowBytes, int j0, int j1) {
-        int q = (j1 - j0) / 4;
-        long v = S.vectorByteSize(), st = q * rowBytes;
-        FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
-        for (int r = 0; r < q; r++) {
-            long b0 = (j0 + r) * rowBytes;
-            for (long t = 0; t < rowBytes; t += v) {
-                a0 = a0.add(FloatVector.fromMemorySegment(S, w, b0 + t, ByteOrder.LITTLE_ENDIAN));
-                a1 = a1.add(FloatVector.fromMemorySegment(S, w, b0 + st + t, ByteOrder.LITTLE_ENDIAN));
-                a2 = a2.add(FloatVector.fromMemorySegment(S, w, b0 + 2 * st + t, ByteOrder.LITTLE_ENDIAN));
-                a3 = a3.add(FloatVector.fromMemorySegment(S, w, b0 + 3 * st + t, ByteOrder.LITTLE_ENDIAN));
-            }
-        }
-        float s = a0.add(a1).add(a2).add(a3).lane(0);
-        if (j0 + 4 * q < j1) s += sum(w, (j0 + 4L * q) * rowBytes, (long) j1 * rowBytes);
-        return s;
-    }
-
-    /** {@link #sumStreams4} with eight streams. */
-    private static float sumStreams8(MemorySegment w, long rowBytes, int j0, int j1) {
+    private static float sumStreams(MemorySegment w, long rowBytes, int j0, int j1) {
         int q = (j1 - j0) / 8;
         long v = S.vectorByteSize(), st = q * rowBytes;
         FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;

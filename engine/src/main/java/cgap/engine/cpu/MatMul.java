@@ -96,18 +96,18 @@ public final class MatMul {
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     /**
-     * How many rows of W the few-row kernels take per step (G): eight for BF16, four for F32. Measured with
-     * ./bench/gemv-anatomy --native yes (2026-11-25, product / plain read, two runs each, alternating G between runs;
-     * the C twin, at 0.93-1.15 of the read throughout, is indifferent to G):
+     * How many rows of W the few-row kernels take per step (G). Eight: measured with ./bench/gemv-anatomy --native yes
+     * (2026-11-25, product / plain read, two runs each, alternating G between runs; the C twin, at 0.93-1.15 of the read
+     * throughout, is indifferent to G), BF16:
      * <pre>
      *   k        1024        2048        2560        2816        4096        14336
      *   G = 4    0.72 0.73   0.84 0.79   0.51 0.51   0.67 0.68   0.59 0.61   0.59 0.59
      *   G = 8    0.81 0.80   0.83 0.83   0.86 0.77   0.89 0.88   0.79 0.87   0.82 0.82
      * </pre>
+     * F32 (--dtype f32, no C twin): k 1024 0.84 0.82 (G = 4) against 0.90 0.92 (G = 8); k 2816 1.03 0.98 against 0.99
+     * 0.93; k 4096 0.98 1.03 against 0.97 0.97.
      */
-    public static int fewRowStreams(DType dt) {
-        return isBf16(dt) ? 8 : 4;
-    }
+    public static final int STREAMS = 8;
 
     /** Row steps per output block of {@link #multiplyRowsPrepared}: results gather in a small buffer, then go out whole. */
     static final int OUT_BLOCK = 64;
@@ -117,7 +117,7 @@ public final class MatMul {
 
     /**
      * Output columns [n0, n1) of a product with few rows: dot products (x prepared), several rows of W at a time, taken
-     * far apart: G streams ({@link #fewRowStreams}) that each run through a contiguous G-th of the range, which this
+     * far apart: G = {@link #STREAMS} streams that each run through a contiguous G-th of the range, which this
      * machine's prefetchers follow well (G adjacent rows would be G short streams that each jump at every step; rows of
      * a 1024-wide BF16 matrix are only 2 KiB long). Each kernel call runs {@link #KERNEL_STEPS} steps and leaves its
      * vector accumulators in a per-thread buffer; their lane sums and k-tails follow ({@link #finishRows4}). With one
@@ -129,7 +129,7 @@ public final class MatMul {
      */
     private static void multiplyRowsPrepared(float[] x, int m, int k, MemorySegment w, DType dt, int n, float[] out, int n0, int n1) {
         boolean bf16 = isBf16(dt);
-        int kv = vectorPart(bf16, k), g = fewRowStreams(dt);
+        int kv = vectorPart(bf16, k), g = STREAMS;
         Scratch sc = SCRATCH.get();
         float[] acc = sc.acc(KERNEL_STEPS * m * g * L), res = sc.res(m * g * OUT_BLOCK);
         int q = (n1 - n0) / g;
@@ -138,7 +138,7 @@ public final class MatMul {
             for (int r0 = rb; r0 < rb + nb; r0 += KERNEL_STEPS) {
                 int r1 = Math.min(rb + nb, r0 + KERNEL_STEPS);
                 if (bf16) dot8Bf16(x, m, k, kv, w, n0, r0, r1, q, acc);
-                else dot4(x, m, k, kv, w, n0, r0, r1, q, acc);
+                else dot8(x, m, k, kv, w, n0, r0, r1, q, acc);
                 for (int r = r0; r < r1; r++) {
                     for (int i = 0; i < m; i++) {
                         int o = ((r - r0) * m + i) * g * L;
@@ -160,27 +160,35 @@ public final class MatMul {
     }
 
     /**
-     * Steps r0 ≤ r < r1 of four F32 rows: the vector parts of the dot products of each of the m rows of x with W rows
-     * j0 + r + s·q, s = 0..3, their L-lane accumulators into acc from ((r − r0)·m + i)·4L, row s at + s·L.
+     * Steps r0 ≤ r < r1 of eight F32 rows: the vector parts of the dot products of each of the m rows of x with W rows
+     * j0 + r + s·q, s = 0..7, their L-lane accumulators into acc from ((r − r0)·m + i)·8L, row s at + s·L.
      */
-    private static void dot4(float[] x, int m, int k, int kv, MemorySegment w, int j0, int r0, int r1, int q, float[] acc) {
+    private static void dot8(float[] x, int m, int k, int kv, MemorySegment w, int j0, int r0, int r1, int q, float[] acc) {
         long st = (long) q * k;
         for (int r = r0; r < r1; r++) {
-            long w0 = (long) (j0 + r) * k, w1 = w0 + st, w2 = w1 + st, w3 = w2 + st;
+            long w0 = (long) (j0 + r) * k, w1 = w0 + st, w2 = w1 + st, w3 = w2 + st, w4 = w3 + st, w5 = w4 + st, w6 = w5 + st, w7 = w6 + st;
             for (int i = 0; i < m; i++) {
-                int xo = i * k, o = ((r - r0) * m + i) * 4 * L;
-                FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+                int xo = i * k, o = ((r - r0) * m + i) * 8 * L;
+                FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
                 for (int t = 0; t < kv; t += L) {
                     FloatVector xv = FloatVector.fromArray(F, x, xo + t);
                     a0 = xv.fma(loadF32(w, w0 + t), a0);
                     a1 = xv.fma(loadF32(w, w1 + t), a1);
                     a2 = xv.fma(loadF32(w, w2 + t), a2);
                     a3 = xv.fma(loadF32(w, w3 + t), a3);
+                    a4 = xv.fma(loadF32(w, w4 + t), a4);
+                    a5 = xv.fma(loadF32(w, w5 + t), a5);
+                    a6 = xv.fma(loadF32(w, w6 + t), a6);
+                    a7 = xv.fma(loadF32(w, w7 + t), a7);
                 }
                 a0.intoArray(acc, o);
                 a1.intoArray(acc, o + L);
                 a2.intoArray(acc, o + 2 * L);
                 a3.intoArray(acc, o + 3 * L);
+                a4.intoArray(acc, o + 4 * L);
+                a5.intoArray(acc, o + 5 * L);
+                a6.intoArray(acc, o + 6 * L);
+                a7.intoArray(acc, o + 7 * L);
             }
         }
     }
@@ -208,7 +216,7 @@ public final class MatMul {
     }
 
     /**
-     * {@link #dot4} for eight BF16 rows (W rows j0 + r + s·q, s = 0..7; accumulators from ((r − r0)·m + i)·8L). One
+     * {@link #dot8} for BF16 rows (W rows j0 + r + s·q, s = 0..7; accumulators from ((r − r0)·m + i)·8L). One
      * 512-bit load brings 2L weights as L ints; the low halves (shifted up) are the weights of even k, the high halves
      * (masked) those of odd k. x comes pair-split ({@link #pairSplit}), so each lane does its even FMA, then its odd
      * one: the order {@link #stage} and the tiles reproduce.
@@ -559,7 +567,7 @@ public final class MatMul {
 
     /**
      * Lane sums and k-tails of one x row against the 8 staged W rows (accumulators at acc[ao ..), in W-row order; the
-     * rows' k-tails at wp[wt ..], {@link #stageTails}), in the order of {@link #dot4}: into out[o .. o+8).
+     * rows' k-tails at wp[wt ..], {@link #stageTails}), in the order of {@link #dot8}: into out[o .. o+8).
      */
     private static void finish8(float[] acc, int ao, float[] x, int xo, int k, int kv, float[] wp, int wt, float[] out, int o) {
         sum4(acc, ao);
