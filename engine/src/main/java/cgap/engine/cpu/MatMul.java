@@ -23,7 +23,8 @@ import java.nio.ByteOrder;
  * C2), and
  * the k-tail is added last. Two loops share that order:
  * <ul>
- *   <li>few rows (decode, M &lt; {@link #TILE_MIN_ROWS}): four rows of W at a time, BF16 widened in registers;</li>
+ *   <li>few rows (decode, M &lt; {@link #TILE_MIN_ROWS}): eight rows of W at a time ({@link #STREAMS}), far apart,
+ *       BF16 widened in registers;</li>
  *   <li>many rows (prefill, lens, batched decode): eight rows of W staged as f32 (BF16 widened once for all M rows),
  *       multiplied against three rows of x at a time in a 3×8 register tile, both operands packed so that each is
  *       read as one contiguous stream.</li>
