@@ -42,18 +42,13 @@
 
 namespace {
 
+using cgap::argmax;
 using cgap::die;
 using cgap::parse_tokens;
 
 double now_ms() {
     using namespace std::chrono;
     return duration<double, std::milli>(steady_clock::now().time_since_epoch()).count();
-}
-
-int argmax(const float * v, int n) {
-    int best = 0;
-    for (int i = 1; i < n; ++i) if (v[i] > v[best]) best = i;
-    return best;
 }
 
 struct Timing {
@@ -64,15 +59,7 @@ struct Timing {
 // One prefill + n_decode greedy steps on an empty KV cache.
 Timing run_once(llama_context * ctx, const std::vector<llama_token> & tokens, int n_decode, int n_vocab) {
     Timing t;
-    llama_batch batch = llama_batch_init(static_cast<int32_t>(tokens.size()), 0, 1);
-    for (size_t i = 0; i < tokens.size(); ++i) {
-        batch.token[i] = tokens[i];
-        batch.pos[i] = static_cast<llama_pos>(i);
-        batch.n_seq_id[i] = 1;
-        batch.seq_id[i][0] = 0;
-        batch.logits[i] = i + 1 == tokens.size() ? 1 : 0;
-    }
-    batch.n_tokens = static_cast<int32_t>(tokens.size());
+    llama_batch batch = cgap::prompt_batch(tokens, false);
     llama_batch one = llama_batch_init(1, 0, 1);
 
     double t0 = now_ms();
@@ -87,12 +74,7 @@ Timing run_once(llama_context * ctx, const std::vector<llama_token> & tokens, in
     llama_pos pos = static_cast<llama_pos>(tokens.size());
     double t2 = now_ms();
     for (int k = 0; k < n_decode; ++k) {
-        one.token[0] = next;
-        one.pos[0] = pos++;
-        one.n_seq_id[0] = 1;
-        one.seq_id[0][0] = 0;
-        one.logits[0] = 1;
-        one.n_tokens = 1;
+        cgap::set_step(one, next, pos++);
         if (llama_decode(ctx, one) != 0) die("llama_decode failed while decoding");
         const float * l = llama_get_logits_ith(ctx, 0);
         if (!l) die("no logits while decoding");

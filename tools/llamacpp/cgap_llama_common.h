@@ -1,6 +1,7 @@
 // Pieces shared by cgap's llama.cpp tools (cgap_llama_ref, cgap_llama_bench): log filtering, fatal errors, token
-// lists, loading the CPU backends, and the context both tools run (CPU only, F32 KV cache, flash attention off,
-// one sequence, the whole prompt in one batch). Each tool defines CGAP_TOOL_NAME before including this file.
+// lists, loading the CPU backends, the context both tools run (CPU only, F32 KV cache, flash attention off,
+// one sequence, the whole prompt in one batch), filling the prompt's and a decode step's batches, and the greedy
+// argmax. Each tool defines CGAP_TOOL_NAME before including this file.
 
 #pragma once
 
@@ -88,6 +89,38 @@ inline llama_context_params context_params(uint32_t n_total, uint32_t n_prompt, 
     cparams.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_DISABLED;
     cparams.no_perf = true;
     return cparams;
+}
+
+// The prompt as one batch of sequence 0, positions 0..n-1; logits for every position (all_logits) or the last only.
+// Free it with llama_batch_free.
+inline llama_batch prompt_batch(const std::vector<llama_token> & tokens, bool all_logits) {
+    llama_batch batch = llama_batch_init(static_cast<int32_t>(tokens.size()), 0, 1);
+    for (size_t i = 0; i < tokens.size(); ++i) {
+        batch.token[i] = tokens[i];
+        batch.pos[i] = static_cast<llama_pos>(i);
+        batch.n_seq_id[i] = 1;
+        batch.seq_id[i][0] = 0;
+        batch.logits[i] = all_logits || i + 1 == tokens.size() ? 1 : 0;
+    }
+    batch.n_tokens = static_cast<int32_t>(tokens.size());
+    return batch;
+}
+
+// one (a batch made by llama_batch_init(1, 0, 1)) set to a single decode step: token at pos of sequence 0, with logits.
+inline void set_step(llama_batch & one, llama_token token, llama_pos pos) {
+    one.token[0] = token;
+    one.pos[0] = pos;
+    one.n_seq_id[0] = 1;
+    one.seq_id[0][0] = 0;
+    one.logits[0] = 1;
+    one.n_tokens = 1;
+}
+
+// The index of the largest of v[0..n) (the first of equals): the greedy next token.
+inline int argmax(const float * v, int n) {
+    int best = 0;
+    for (int i = 1; i < n; ++i) if (v[i] > v[best]) best = i;
+    return best;
 }
 
 } // namespace cgap

@@ -159,15 +159,7 @@ int main(int argc, char ** argv) {
     llama_context * ctx = llama_init_from_model(model, cparams);
     if (!ctx) die("failed to create context");
 
-    llama_batch batch = llama_batch_init(static_cast<int32_t>(tokens.size()), 0, 1);
-    for (size_t i = 0; i < tokens.size(); ++i) {
-        batch.token[i] = tokens[i];
-        batch.pos[i] = static_cast<llama_pos>(i);
-        batch.n_seq_id[i] = 1;
-        batch.seq_id[i][0] = 0;
-        batch.logits[i] = 1;
-    }
-    batch.n_tokens = static_cast<int32_t>(tokens.size());
+    llama_batch batch = cgap::prompt_batch(tokens, true);
     if (llama_decode(ctx, batch) != 0) die("llama_decode failed on the prompt");
     st.active = false;
 
@@ -186,23 +178,17 @@ int main(int argc, char ** argv) {
     {
         const float * last = logits.data.data() + (logits.rows - 1) * n_vocab;
         llama_pos pos = static_cast<llama_pos>(tokens.size());
+        llama_batch one = llama_batch_init(1, 0, 1);
         for (int k = 0; k < n_predict; ++k) {
-            int best = 0;
-            for (int v = 1; v < n_vocab; ++v) if (last[v] > last[best]) best = v;
+            const int best = cgap::argmax(last, n_vocab);
             generated.push_back(best);
             if (k + 1 == n_predict) break;
-            llama_batch one = llama_batch_init(1, 0, 1);
-            one.token[0] = best;
-            one.pos[0] = pos++;
-            one.n_seq_id[0] = 1;
-            one.seq_id[0][0] = 0;
-            one.logits[0] = 1;
-            one.n_tokens = 1;
+            cgap::set_step(one, best, pos++);
             if (llama_decode(ctx, one) != 0) die("llama_decode failed while generating");
-            llama_batch_free(one);
             last = llama_get_logits_ith(ctx, 0);
             if (!last) die("no logits while generating");
         }
+        llama_batch_free(one);
     }
 
     FILE * f = fopen(out_path.c_str(), "wb");
