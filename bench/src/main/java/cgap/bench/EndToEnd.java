@@ -258,13 +258,18 @@ public final class EndToEnd {
     }
 
     static Path ensureModel(SyntheticLlama spec, Path cache, PrintStream log) throws IOException {
+        return ensureModel(spec, cache, log, "e2e");
+    }
+
+    /** cache/spec.id(), written there first unless a finished copy is there; progress on log, each line led by "tag: ". */
+    static Path ensureModel(SyntheticLlama spec, Path cache, PrintStream log, String tag) throws IOException {
         Path dir = cache.resolve(spec.id());
         if (Files.isRegularFile(dir.resolve("complete"))) return dir;
-        log.printf("e2e: writing %s (%.0f M parameters) to %s%n", spec.id(), spec.parameters() / 1e6, dir);
+        log.printf("%s: writing %s (%.0f M parameters) to %s%n", tag, spec.id(), spec.parameters() / 1e6, dir);
         long t0 = System.nanoTime();
         spec.write(dir);
         Files.writeString(dir.resolve("complete"), "");
-        log.printf("e2e:   %.1f s%n", (System.nanoTime() - t0) / 1e9);
+        log.printf("%s:   %.1f s%n", tag, (System.nanoTime() - t0) / 1e9);
         return dir;
     }
 
@@ -301,10 +306,7 @@ public final class EndToEnd {
         final double coldPrefillMs, coldDecodeMs;
 
         Worker(Path dir, int threads, String csv, int decode, PrintStream log) throws IOException {
-            String java = ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-            List<String> cmd = List.of(java, "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
-                    "-cp", System.getProperty("java.class.path"), EndToEnd.class.getName(), "--worker", dir.toString(),
-                    Integer.toString(threads), csv, Integer.toString(decode));
+            List<String> cmd = workerCommand(EndToEnd.class, dir.toString(), Integer.toString(threads), csv, Integer.toString(decode));
             proc = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
             in = new BufferedReader(new InputStreamReader(proc.getInputStream(), StandardCharsets.UTF_8));
             out = new PrintWriter(proc.getOutputStream(), true, StandardCharsets.UTF_8);
@@ -349,6 +351,18 @@ public final class EndToEnd {
     }
 
     // ---------------------------------------------------------------- cgap worker process
+
+    /**
+     * The command line of a worker JVM: this JVM's java, the JVM flags of {@code bench/jmh}, this class path, then
+     * {@code main --worker args…}.
+     */
+    static List<String> workerCommand(Class<?> main, String... args) {
+        String java = ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        List<String> cmd = new ArrayList<>(List.of(java, "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
+                "-cp", System.getProperty("java.class.path"), main.getName(), "--worker"));
+        cmd.addAll(List.of(args));
+        return cmd;
+    }
 
     private static void worker(String[] args) throws IOException {
         Path dir = Path.of(args[1]);
@@ -458,13 +472,13 @@ public final class EndToEnd {
         return m;
     }
 
-    private static double d(Map<String, String> m, String k) {
+    static double d(Map<String, String> m, String k) {
         String v = m.get(k);
         if (v == null) throw new IllegalStateException("missing '" + k + "' in " + m);
         return Double.parseDouble(v);
     }
 
-    private static int i(Map<String, String> o, String k) {
+    static int i(Map<String, String> o, String k) {
         return Integer.parseInt(o.get(k));
     }
 

@@ -21,7 +21,6 @@ import org.jfree.data.xy.XYSeriesCollection;
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.io.BufferedReader;
-import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -37,6 +36,9 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
+
+import static cgap.bench.EndToEnd.d;
+import static cgap.bench.EndToEnd.i;
 
 /**
  * How the cost of a {@code cgap run} token step grows with the prompt length and with the vocabulary.
@@ -149,22 +151,15 @@ public final class Scaling {
     }
 
     static Row measure(String sweep, SyntheticLlama m, int prompt, int steps, int warmup, int threads, Path cache, PrintStream log) throws Exception {
-        Path dir = cache.resolve(m.id());
-        if (!Files.isRegularFile(dir.resolve("model.safetensors"))) {
-            long t0 = System.nanoTime();
-            m.write(dir);
-            log.printf(Locale.ROOT, "scaling: wrote %s (%.1f s)%n", dir, (System.nanoTime() - t0) / 1e9);
-        }
-        String java = ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        List<String> cmd = List.of(java, "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-cp",
-                System.getProperty("java.class.path"), Scaling.class.getName(), "--worker", dir.toString(), Integer.toString(prompt),
-                Integer.toString(steps), Integer.toString(warmup), Integer.toString(threads));
+        Path dir = EndToEnd.ensureModel(m, cache, log, "scaling");
+        List<String> cmd = EndToEnd.workerCommand(Scaling.class, dir.toString(), Integer.toString(prompt), Integer.toString(steps),
+                Integer.toString(warmup), Integer.toString(threads));
         long t0 = System.nanoTime();
         Process proc = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
         Map<String, String> kv = null;
         try (BufferedReader in = new BufferedReader(new InputStreamReader(proc.getInputStream(), StandardCharsets.UTF_8))) {
             for (String line; (line = in.readLine()) != null; ) {
-                if (line.startsWith("scaling result ")) kv = kv(line.substring("scaling result ".length()));
+                if (line.startsWith("scaling result ")) kv = EndToEnd.kv(line.substring("scaling result ".length()));
             }
         }
         int exit = proc.waitFor();
@@ -218,7 +213,7 @@ public final class Scaling {
             Arrays.sort(sorted);
             System.out.printf(Locale.ROOT, "scaling result load_ms=%.3f prefill_ms=%.3f step_ms=%.4f step_min_ms=%.4f step_max_ms=%.4f forward_ms=%.4f "
                             + "lens_ms=%.4f peak_rss_kb=%d heap_committed_kb=%d%n", loadMs, prefillMs, EndToEnd.median(step), sorted[0], sorted[steps - 1],
-                    EndToEnd.median(fwd), EndToEnd.median(lens), status("VmHWM:"), Runtime.getRuntime().totalMemory() / 1024);
+                    EndToEnd.median(fwd), EndToEnd.median(lens), EndToEnd.vmHwmKb(), Runtime.getRuntime().totalMemory() / 1024);
             System.out.flush();
         } finally {
             backend.close();
@@ -303,36 +298,7 @@ public final class Scaling {
 
     // ---------------------------------------------------------------- helpers
 
-    /** A kB field of /proc/self/status (VmHWM:, VmRSS:); -1 when unreadable. */
-    static long status(String field) {
-        try {
-            for (String l : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (l.startsWith(field)) return Long.parseLong(l.replaceAll("[^0-9]", ""));
-            }
-        } catch (IOException | NumberFormatException e) {
-            return -1;
-        }
-        return -1;
-    }
-
-    private static int i(Map<String, String> o, String k) {
-        return Integer.parseInt(o.get(k));
-    }
-
     private static int[] ints(String s) {
         return s.isBlank() ? new int[0] : Arrays.stream(s.split(",")).mapToInt(x -> Integer.parseInt(x.strip())).toArray();
-    }
-
-    private static Map<String, String> kv(String s) {
-        Map<String, String> m = new LinkedHashMap<>();
-        for (String t : s.strip().split(" ")) {
-            int e = t.indexOf('=');
-            if (e > 0) m.put(t.substring(0, e), t.substring(e + 1));
-        }
-        return m;
-    }
-
-    private static double d(Map<String, String> kv, String k) {
-        return Double.parseDouble(kv.get(k));
     }
 }
