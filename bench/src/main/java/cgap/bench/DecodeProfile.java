@@ -122,9 +122,7 @@ public final class DecodeProfile {
                         + "same threads: %.1f GB/s; products / read: %.2f (median of the per-round ratios; per round: %s).%n",
                 EndToEnd.median(productsGbs), EndToEnd.median(readGbs), EndToEnd.median(ratio), Arrays.toString(Arrays.stream(ratio)
                         .mapToObj(v -> String.format(Locale.ROOT, "%.2f", v)).toArray())));
-        t.append(String.format(Locale.ROOT, "%nDate: %s. Machine: %s. Load average before/after: see stderr. Command: `./bench/decode-profile %s`%n",
-                java.time.ZonedDateTime.now(java.time.ZoneOffset.UTC).format(java.time.format.DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm 'UTC'")),
-                EndToEnd.cpuModel(), String.join(" ", args)));
+        t.append('\n').append(EndToEnd.footer(EndToEnd.utcMinute(), "", ". Load average before/after: see stderr. ", "decode-profile", args));
         System.out.print(t);
     }
 

@@ -175,7 +175,7 @@ public final class EndToEnd {
         for (int k = 0; k < prompt; k++) tokens[k] = 3 + tr.nextInt(vocab - 3);
         String csv = csv(tokens);
 
-        String started = ZonedDateTime.now(ZoneOffset.UTC).format(DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm 'UTC'"));
+        String started = utcMinute();
         String loadBefore = loadAvg();
         List<Row> rows = new ArrayList<>();
         SyntheticLlama first = null;
@@ -242,12 +242,9 @@ public final class EndToEnd {
                 + "back to back, so a slow patch of a shared machine hits both). First run: cgap's warm-up run in a fresh JVM (JIT compiling), "
                 + "llama.cpp's warm-up run after loading (first round's process). Timed cgap runs reuse one warm JVM per dtype; every llama.cpp round "
                 + "is a fresh process.\n\n");
-        md.append("Date: ").append(started).append(". Machine: ").append(cpuModel()).append(", ")
-                .append(Runtime.getRuntime().availableProcessors()).append(" cores. JDK: ")
-                .append(System.getProperty("java.vm.vendor")).append(' ').append(Runtime.version()).append(". llama.cpp: ")
-                .append(llamaVersion()).append(".\n");
-        md.append("Load average (1/5/15 min) before: ").append(loadBefore).append("; after: ").append(loadAfter).append(".\n");
-        md.append("Command: `./bench/e2e ").append(String.join(" ", args)).append("`\n");
+        md.append(footer(started, ", " + Runtime.getRuntime().availableProcessors() + " cores. JDK: " + System.getProperty("java.vm.vendor")
+                        + ' ' + Runtime.version() + ". llama.cpp: " + llamaVersion(),
+                ".\nLoad average (1/5/15 min) before: " + loadBefore + "; after: " + loadAfter + ".\n", "e2e", args));
         String text = md.toString();
         if (o.containsKey("out")) {
             Path out = Path.of(o.get("out"));
@@ -427,6 +424,20 @@ public final class EndToEnd {
     }
 
     // ---------------------------------------------------------------- helpers
+
+    /** This minute in UTC, as the benchmarks date their output: "2025-01-31 22:45 UTC". */
+    static String utcMinute() {
+        return ZonedDateTime.now(ZoneOffset.UTC).format(DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm 'UTC'"));
+    }
+
+    /**
+     * The provenance lines a benchmark's output ends with: {@code Date: date. Machine: <cpu model>machine} then
+     * {@code between} (its own punctuation and any further notes), then {@code Command: `./bench/script args…`} and a
+     * newline.
+     */
+    static String footer(String date, String machine, String between, String script, String[] args) {
+        return "Date: " + date + ". Machine: " + cpuModel() + machine + between + "Command: `./bench/" + script + " " + String.join(" ", args) + "`\n";
+    }
 
     static String cpuModel() {
         try {

@@ -140,9 +140,7 @@ public final class GemvAnatomy {
                     .mapToObj(v -> String.format(Locale.ROOT, "%.2f", v)).toArray()), EndToEnd.loadAvg()));
             if (nat) t.append(String.format(Locale.ROOT, "C kernel / product: %.2f (median of per-round ratios); largest difference of their outputs: %.1e of the largest output.%n",
                     EndToEnd.pairedRatio(gbs[3], gbs[2]), ng.check(out.data())));
-            t.append(String.format(Locale.ROOT, "Date: %s. Machine: %s. Command: `./bench/gemv-anatomy %s`%n",
-                    java.time.ZonedDateTime.now(java.time.ZoneOffset.UTC).format(java.time.format.DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm 'UTC'")),
-                    EndToEnd.cpuModel(), String.join(" ", args)));
+            t.append(EndToEnd.footer(EndToEnd.utcMinute(), "", ". ", "gemv-anatomy", args));
             float s = 0;
             for (float v : sink) s += v;
             if (s == 12345.678f) System.err.println(); // keep the sums alive

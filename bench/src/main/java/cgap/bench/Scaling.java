@@ -26,9 +26,6 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.ZoneOffset;
-import java.time.ZonedDateTime;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -143,9 +140,8 @@ public final class Scaling {
                     p.sweep(), p.prompt(), p.vocab(), p.weightBytes() / 1e6, p.prefillMs(), p.prompt() / (p.prefillMs() / 1e3), p.stepMs(), p.stepMinMs(),
                     p.stepMaxMs(), p.forwardMs(), p.lensMs(), p.peakRssKb() * 1024 / 1e6, (p.peakRssKb() * 1024 - p.weightBytes()) / 1e6));
         }
-        md.append(String.format(Locale.ROOT, "%nDate: %s. Machine: %s, %d CPUs, JDK %s. Load average before: %s; after: %s.%nCommand: `./bench/scaling %s`%n",
-                ZonedDateTime.now(ZoneOffset.UTC).format(DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm 'UTC'")), EndToEnd.cpuModel(),
-                Runtime.getRuntime().availableProcessors(), System.getProperty("java.runtime.version"), load, loadAfter, String.join(" ", args)));
+        md.append('\n').append(EndToEnd.footer(EndToEnd.utcMinute(), ", " + Runtime.getRuntime().availableProcessors() + " CPUs, JDK "
+                + System.getProperty("java.runtime.version"), ". Load average before: " + load + "; after: " + loadAfter + ".\n", "scaling", args));
         if (o.containsKey("md")) Files.writeString(Path.of(o.get("md")), md);
         return new Result(pts, md.toString());
     }
