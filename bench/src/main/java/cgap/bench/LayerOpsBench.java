@@ -58,7 +58,7 @@ public class LayerOpsBench {
         cache = backend.kvCache(1, kvDim, context);
         int[] all = new int[context];
         for (int i = 0; i < context; i++) all[i] = i;
-        backend.kvWrite(cache, 0, new CpuBuf(gauss(r, context * kvDim), context, kvDim), new CpuBuf(gauss(r, context * kvDim), context, kvDim), all);
+        backend.kvWrite(cache, 0, new CpuBuf(gauss(r, context * kvDim), context, kvDim), new CpuBuf(gauss(r, context * kvDim), context, kvDim), 0, all);
         pos = new int[rows];
         for (int i = 0; i < rows; i++) pos[i] = context - rows + i;
     }
@@ -83,7 +83,7 @@ public class LayerOpsBench {
 
     @Benchmark
     public void attention(Blackhole bh) {
-        backend.attention(q, cache, 0, pos, HEADS, KV_HEADS, HEAD_DIM, 1 / Math.sqrt(HEAD_DIM), 0, 0, att);
+        backend.attention(q, cache, 0, 0, pos, HEADS, KV_HEADS, HEAD_DIM, 1 / Math.sqrt(HEAD_DIM), 0, 0, att);
         bh.consume(att.data()[0]);
     }
 }

@@ -158,17 +158,17 @@ final class TimedBackend implements Backend {
     }
 
     @Override
-    public void kvWrite(KvCache cache, int layer, Buf k, Buf v, int[] positions) {
+    public void kvWrite(KvCache cache, int layer, Buf k, Buf v, int row0, int[] positions) {
         long t = System.nanoTime();
-        d.kvWrite(cache, layer, k, v, positions);
+        d.kvWrite(cache, layer, k, v, row0, positions);
         add("kvWrite", t, 0);
     }
 
     @Override
-    public void attention(Buf q, KvCache cache, int layer, int[] positions, int heads, int kvHeads, int headDim, double scale,
+    public void attention(Buf q, KvCache cache, int layer, int row0, int[] positions, int heads, int kvHeads, int headDim, double scale,
                           double softcap, int window, Buf out) {
         long t = System.nanoTime();
-        d.attention(q, cache, layer, positions, heads, kvHeads, headDim, scale, softcap, window, out);
+        d.attention(q, cache, layer, row0, positions, heads, kvHeads, headDim, scale, softcap, window, out);
         add("attention", t, 0);
     }
 

@@ -245,12 +245,6 @@ public final class Model implements AutoCloseable {
         Buf xn = be.alloc(n, d), q = be.alloc(n, c.qDim()), k = be.alloc(n, c.kvDim()), v = be.alloc(n, c.kvDim());
         Buf att = be.alloc(n, c.qDim()), ao = be.alloc(n, d), mo = be.alloc(n, d);
         Buf gate = be.alloc(n, c.intermediateSize()), up = be.alloc(n, c.intermediateSize());
-        // each session's own q, k, v and attention rows (several sessions: attention runs per session), for every layer
-        Buf[][] segBufs = new Buf[segs > 1 ? segs : 0][];
-        for (int j = 0; j < segBufs.length; j++) {
-            int nj = tokens[j].length;
-            segBufs[j] = new Buf[]{be.alloc(nj, c.qDim()), be.alloc(nj, c.kvDim()), be.alloc(nj, c.kvDim()), be.alloc(nj, c.qDim())};
-        }
         Activations[] out = new Activations[segs];
         for (int j = 0; j < segs; j++) {
             int nj = tokens[j].length;
@@ -274,20 +268,10 @@ public final class Model implements AutoCloseable {
             }
             be.rope(q, c.numHeads(), c.headDim(), pos, ropeTables[l]);
             be.rope(k, c.numKvHeads(), c.headDim(), pos, ropeTables[l]);
-            if (segs == 1) {
-                be.kvWrite(sessions[0].cache(), l, k, v, pos);
-                attend(sessions[0], l, q, pos, att);
-            } else {
-                for (int j = 0; j < segs; j++) {
-                    int nj = tokens[j].length;
-                    Buf qj = segBufs[j][0], kj = segBufs[j][1], vj = segBufs[j][2], aj = segBufs[j][3];
-                    be.copyRows(q, off[j], qj, 0, nj);
-                    be.copyRows(k, off[j], kj, 0, nj);
-                    be.copyRows(v, off[j], vj, 0, nj);
-                    be.kvWrite(sessions[j].cache(), l, kj, vj, segPos[j]);
-                    attend(sessions[j], l, qj, segPos[j], aj);
-                    be.copyRows(aj, 0, att, off[j], nj);
-                }
+            // attention per session against its own cache, on the session's rows of the stacked q, k, v and att
+            for (int j = 0; j < segs; j++) {
+                be.kvWrite(sessions[j].cache(), l, k, v, off[j], segPos[j]);
+                attend(sessions[j], l, q, off[j], segPos[j], att);
             }
             be.matmul(att, ly.o(), ly.oBias(), ao);
             take(out, off, capture, Point.ATTN_OUT, l, ao);
@@ -318,9 +302,9 @@ public final class Model implements AutoCloseable {
         return result;
     }
 
-    private void attend(Session s, int l, Buf q, int[] pos, Buf out) {
+    private void attend(Session s, int l, Buf q, int row0, int[] pos, Buf out) {
         ModelConfig c = config;
-        backend.attention(q, s.cache(), l, pos, c.numHeads(), c.numKvHeads(), c.headDim(), c.attnScale(), c.attnSoftcap(),
+        backend.attention(q, s.cache(), l, row0, pos, c.numHeads(), c.numKvHeads(), c.headDim(), c.attnScale(), c.attnSoftcap(),
                 c.slidingWindow()[l], out);
     }
 

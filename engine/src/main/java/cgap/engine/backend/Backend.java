@@ -73,15 +73,19 @@ public interface Backend extends AutoCloseable {
     /** Creates an empty KV cache for {@code layers} layers of width kvDim. */
     KvCache kvCache(int layers, int kvDim, int initialCapacity);
 
-    /** Stores k and v rows of one layer at the given positions. */
-    void kvWrite(KvCache cache, int layer, Buf k, Buf v, int[] positions);
+    /**
+     * Stores rows [row0, row0 + positions.length) of k and v as one layer's keys and values: row row0 + i at
+     * positions[i]. (row0 lets one session's rows of a batch be written in place.)
+     */
+    void kvWrite(KvCache cache, int layer, Buf k, Buf v, int row0, int[] positions);
 
     /**
-     * Causal grouped-query attention of q [rows, heads*headDim] against the cached keys/values of a layer:
-     * row i attends to positions p with p <= positions[i] and, when window > 0, positions[i] - p < window.
-     * Scores are q·k * scale, soft-capped by tanh when softcap > 0.
+     * Causal grouped-query attention of rows [row0, row0 + positions.length) of q [rows, heads*headDim] against the
+     * cached keys/values of a layer, into the same rows of out: row row0 + i attends to positions p with
+     * p <= positions[i] and, when window > 0, positions[i] - p < window. Scores are q·k * scale, soft-capped by tanh
+     * when softcap > 0. Other rows of out are left untouched, and a row's result does not depend on row0.
      */
-    void attention(Buf q, KvCache cache, int layer, int[] positions, int heads, int kvHeads, int headDim,
+    void attention(Buf q, KvCache cache, int layer, int row0, int[] positions, int heads, int kvHeads, int headDim,
                    double scale, double softcap, int window, Buf out);
 
     /** out = act(gate) * up, elementwise. */

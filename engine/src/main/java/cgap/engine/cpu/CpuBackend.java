@@ -241,24 +241,26 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
-    public void kvWrite(KvCache cache, int layer, Buf k, Buf v, int[] positions) {
+    public void kvWrite(KvCache cache, int layer, Buf k, Buf v, int row0, int[] positions) {
         CpuKvCache c = (CpuKvCache) cache;
+        checkRows("kvWrite", row0, positions.length, k, v);
         int maxPos = -1;
         for (int p : positions) maxPos = Math.max(maxPos, p);
         c.ensure(maxPos + 1);
         int d = c.kvDim;
         float[] ks = b(k).data(), vs = b(v).data();
         for (int r = 0; r < positions.length; r++) {
-            System.arraycopy(ks, r * d, c.k[layer], positions[r] * d, d);
-            System.arraycopy(vs, r * d, c.v[layer], positions[r] * d, d);
+            System.arraycopy(ks, (row0 + r) * d, c.k[layer], positions[r] * d, d);
+            System.arraycopy(vs, (row0 + r) * d, c.v[layer], positions[r] * d, d);
         }
         if (layer == c.layers() - 1) c.length = Math.max(c.length, maxPos + 1);
     }
 
     @Override
-    public void attention(Buf q, KvCache cache, int layer, int[] positions, int heads, int kvHeads, int headDim,
+    public void attention(Buf q, KvCache cache, int layer, int row0, int[] positions, int heads, int kvHeads, int headDim,
                           double scale, double softcap, int window, Buf out) {
         CpuKvCache c = (CpuKvCache) cache;
+        checkRows("attention", row0, positions.length, q, out);
         float[] qs = b(q).data(), os = b(out).data(), ks = c.k[layer], vs = c.v[layer];
         int group = heads / kvHeads, kvDim = c.kvDim, qCols = q.cols();
         float fscale = (float) scale;
@@ -272,7 +274,7 @@ public final class CpuBackend implements Backend {
                 int lo = window > 0 ? Math.max(0, p - window + 1) : 0;
                 int n = p - lo + 1;
                 if (scores.length < n) scores = new float[Math.max(n, scores.length * 2)];
-                int qo = r * qCols + h * headDim;
+                int qo = (row0 + r) * qCols + h * headDim;
                 float max = Float.NEGATIVE_INFINITY;
                 int jk = 0;
                 // q·k: one FMA chain per lane, lanes summed by MatMul's fixed tree, then the head_dim tail; four keys
@@ -316,7 +318,7 @@ public final class CpuBackend implements Backend {
                 }
                 float inv = (float) (1.0 / VecExp.expShifted(scores, 0, n, max));
                 for (int j = 0; j < n; j++) scores[j] *= inv; // the weights p_j, once for all chunks of head_dim
-                int oo = r * out.cols() + h * headDim;
+                int oo = (row0 + r) * out.cols() + h * headDim;
                 int vb = kvh * headDim;
                 // out = Σ_j p_j v_j, each element an FMA chain in j order; four chunks of head_dim at a time
                 // (independent chains), then the remaining chunks one at a time
@@ -350,6 +352,12 @@ public final class CpuBackend implements Backend {
                 }
             }
         });
+    }
+
+    private static void checkRows(String op, int row0, int n, Buf a, Buf b) {
+        if (row0 < 0 || row0 + n > a.rows() || row0 + n > b.rows()) {
+            throw new IllegalArgumentException(op + ": rows [" + row0 + ", " + (row0 + n) + ") outside buffers of " + a.rows() + " and " + b.rows() + " rows");
+        }
     }
 
     /** An attention logit from its dot product: scaled, then soft-capped (Gemma 2) when softcap > 0. */

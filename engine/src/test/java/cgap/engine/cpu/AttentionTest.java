@@ -5,6 +5,7 @@ import org.junit.jupiter.api.Test;
 
 import java.util.Random;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
@@ -62,15 +63,59 @@ class AttentionTest {
                 KvCache cache = be.kvCache(1, kvDim, 4);
                 int[] all = new int[len];
                 for (int i = 0; i < len; i++) all[i] = i;
-                be.kvWrite(cache, 0, new CpuBuf(k, len, kvDim), new CpuBuf(v, len, kvDim), all);
+                be.kvWrite(cache, 0, new CpuBuf(k, len, kvDim), new CpuBuf(v, len, kvDim), 0, all);
                 CpuBuf out = new CpuBuf(positions.length, heads * headDim);
                 double scale = 1 / Math.sqrt(headDim);
-                be.attention(new CpuBuf(q, positions.length, heads * headDim), cache, 0, positions, heads, kvHeads, headDim, scale, softcap, window, out);
+                be.attention(new CpuBuf(q, positions.length, heads * headDim), cache, 0, 0, positions, heads, kvHeads, headDim, scale, softcap, window, out);
                 float[] ref = reference(q, k, v, positions, heads, kvHeads, headDim, scale, softcap, window);
                 for (int i = 0; i < ref.length; i++) {
                     assertEquals(ref[i], out.data()[i], 2e-5 * (1 + Math.abs(ref[i])), "case " + java.util.Arrays.toString(c) + " at " + i);
                 }
                 cache.close();
+            }
+        }
+    }
+
+    /**
+     * Rows [row0, row0 + n) of larger buffers (one session's rows of a batch) give the same bits as the same rows
+     * alone at row 0, and the other rows of out stay untouched.
+     */
+    @Test
+    void rowOffsetGivesTheSameBits() {
+        Random rnd = new Random(11);
+        int heads = 6, kvHeads = 3, headDim = 40, kvDim = kvHeads * headDim, qDim = heads * headDim;
+        int before = 3, after = 2, len = 17;
+        int[] positions = new int[len];
+        for (int i = 0; i < len; i++) positions[i] = i;
+        int rows = before + len + after;
+        float[] k = new float[rows * kvDim], v = new float[rows * kvDim], q = new float[rows * qDim];
+        for (int i = 0; i < k.length; i++) {
+            k[i] = (float) rnd.nextGaussian();
+            v[i] = (float) rnd.nextGaussian();
+        }
+        for (int i = 0; i < q.length; i++) q[i] = (float) rnd.nextGaussian();
+        double scale = 1 / Math.sqrt(headDim);
+        try (CpuBackend be = new CpuBackend(2)) {
+            for (int window : new int[]{0, 5}) {
+                // alone: the session's rows copied to row 0
+                KvCache alone = be.kvCache(1, kvDim, 4);
+                be.kvWrite(alone, 0, new CpuBuf(java.util.Arrays.copyOfRange(k, before * kvDim, (before + len) * kvDim), len, kvDim),
+                        new CpuBuf(java.util.Arrays.copyOfRange(v, before * kvDim, (before + len) * kvDim), len, kvDim), 0, positions);
+                CpuBuf aloneOut = new CpuBuf(len, qDim);
+                be.attention(new CpuBuf(java.util.Arrays.copyOfRange(q, before * qDim, (before + len) * qDim), len, qDim), alone, 0, 0,
+                        positions, heads, kvHeads, headDim, scale, 0, window, aloneOut);
+                // in place: rows [before, before + len) of the larger buffers
+                KvCache inPlace = be.kvCache(1, kvDim, 4);
+                be.kvWrite(inPlace, 0, new CpuBuf(k, rows, kvDim), new CpuBuf(v, rows, kvDim), before, positions);
+                CpuBuf out = new CpuBuf(rows, qDim);
+                java.util.Arrays.fill(out.data(), 7f);
+                be.attention(new CpuBuf(q, rows, qDim), inPlace, 0, before, positions, heads, kvHeads, headDim, scale, 0, window, out);
+                assertArrayEquals(aloneOut.data(), java.util.Arrays.copyOfRange(out.data(), before * qDim, (before + len) * qDim), "window " + window);
+                for (int i = 0; i < out.data().length; i++) {
+                    if (i < before * qDim || i >= (before + len) * qDim) assertEquals(7f, out.data()[i], "row " + i / qDim + " untouched");
+                }
+                alone.close();
+                inPlace.close();
             }
         }
     }
