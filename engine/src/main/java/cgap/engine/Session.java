@@ -1,5 +1,7 @@
 package cgap.engine;
 
+import cgap.engine.backend.Backend;
+import cgap.engine.backend.Buf;
 import cgap.engine.backend.KvCache;
 
 import java.util.Arrays;
@@ -91,13 +93,18 @@ public final class Session implements AutoCloseable {
     public interface Decoder {
         float[][] logits(Model model, int[] seqs, Activations[] acts);
 
+        /**
+         * {@link Model#unembed(Buf, Buf)} of the stacked final rows, each sequence's logits read straight into an
+         * array of its own (one copy off the backend; the array is the caller's to keep).
+         */
         Decoder FINAL = (model, seqs, acts) -> {
-            int d = model.hiddenSize(), v = model.vocabSize();
-            float[] stacked = new float[acts.length * d];
-            for (int i = 0; i < acts.length; i++) System.arraycopy(acts[i].finalResid(), 0, stacked, i * d, d);
-            float[] all = model.unembed(stacked, acts.length);
-            float[][] out = new float[acts.length][];
-            for (int i = 0; i < acts.length; i++) out[i] = Arrays.copyOfRange(all, i * v, (i + 1) * v);
+            Backend be = model.backend();
+            int n = acts.length;
+            Buf h = be.alloc(n, model.hiddenSize()), logits = be.alloc(n, model.vocabSize());
+            for (int i = 0; i < n; i++) be.writeRows(h, i, 1, acts[i].finalResid(), 0);
+            model.unembed(h, logits);
+            float[][] out = new float[n][];
+            for (int i = 0; i < n; i++) out[i] = be.readRows(logits, i, 1);
             return out;
         };
     }
