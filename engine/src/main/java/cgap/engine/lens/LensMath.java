@@ -119,45 +119,64 @@ public final class LensMath {
         int v = v0;
         for (; v + 2 * L <= v1; v += 2 * L) {
             int r = 0;
-            for (; r + 4 <= rows; r += 4) {
-                int y0 = r * d, y1 = y0 + d, y2 = y1 + d, y3 = y2 + d;
-                FloatVector z = FloatVector.zero(F);
-                FloatVector a00 = z, a01 = z, a10 = z, a11 = z, a20 = z, a21 = z, a30 = z, a31 = z;
-                for (int j = 0; j < d; j++) {
-                    int wo = j * vocab + v;
-                    FloatVector w0 = FloatVector.fromArray(F, wt, wo), w1 = FloatVector.fromArray(F, wt, wo + L);
-                    FloatVector b = FloatVector.broadcast(F, y[y0 + j]);
-                    a00 = b.fma(w0, a00); a01 = b.fma(w1, a01);
-                    b = FloatVector.broadcast(F, y[y1 + j]);
-                    a10 = b.fma(w0, a10); a11 = b.fma(w1, a11);
-                    b = FloatVector.broadcast(F, y[y2 + j]);
-                    a20 = b.fma(w0, a20); a21 = b.fma(w1, a21);
-                    b = FloatVector.broadcast(F, y[y3 + j]);
-                    a30 = b.fma(w0, a30); a31 = b.fma(w1, a31);
-                }
-                int o = r * vocab + v;
-                a00.intoArray(out, o); a01.intoArray(out, o + L);
-                a10.intoArray(out, o + vocab); a11.intoArray(out, o + vocab + L);
-                a20.intoArray(out, o + 2 * vocab); a21.intoArray(out, o + 2 * vocab + L);
-                a30.intoArray(out, o + 3 * vocab); a31.intoArray(out, o + 3 * vocab + L);
-            }
-            for (; r < rows; r++) logitsColumns(y, r, d, wt, vocab, out, v, v + 2 * L);
+            for (; r + 4 <= rows; r += 4) tile4x2(y, r * d, d, d, wt, vocab, out, r * vocab, vocab, v, false);
+            for (; r < rows; r++) rowColumns(y, r * d, d, wt, vocab, out, r * vocab, v, v + 2 * L, false);
         }
-        for (int r = 0; r < rows; r++) logitsColumns(y, r, d, wt, vocab, out, v, v1);
+        for (int r = 0; r < rows; r++) rowColumns(y, r * d, d, wt, vocab, out, r * vocab, v, v1, false);
     }
 
-    /** One row's columns [v0, v1): single vectors, then scalars. */
-    private static void logitsColumns(float[] y, int r, int d, float[] wt, int vocab, float[] out, int v0, int v1) {
-        int v = v0, yo = r * d;
-        for (; v + L <= v1; v += L) {
-            FloatVector a = FloatVector.zero(F);
-            for (int j = 0; j < d; j++) a = FloatVector.broadcast(F, y[yo + j]).fma(FloatVector.fromArray(F, wt, j * vocab + v), a);
-            a.intoArray(out, r * vocab + v);
+    /*
+     * The micro-kernels both products share: out = a · b with a [rows, n] (row stride as) and b [n, cols] (row stride
+     * bs), c row stride cs; each output one FMA chain in k order, from 0 or (accumulate) from c's value. Vectors live
+     * and die inside them (no vector is passed or returned, so none is boxed when they are not inlined).
+     */
+
+    /**
+     * Columns [i, i + 2L) of 4 rows of c: c[c0 + q·cs + i'] (+)= Σ_{k<n} a[a0 + q·as + k] · b[k·bs + i'] for q < 4,
+     * a 4-row × 2-vector tile of accumulators with a broadcast.
+     */
+    private static void tile4x2(float[] a, int a0, int as, int n, float[] b, int bs, float[] c, int c0, int cs, int i, boolean accumulate) {
+        int x0 = a0, x1 = x0 + as, x2 = x1 + as, x3 = x2 + as;
+        int o0 = c0 + i, o1 = o0 + cs, o2 = o1 + cs, o3 = o2 + cs;
+        FloatVector a00, a01, a10, a11, a20, a21, a30, a31;
+        if (accumulate) {
+            a00 = FloatVector.fromArray(F, c, o0); a01 = FloatVector.fromArray(F, c, o0 + L);
+            a10 = FloatVector.fromArray(F, c, o1); a11 = FloatVector.fromArray(F, c, o1 + L);
+            a20 = FloatVector.fromArray(F, c, o2); a21 = FloatVector.fromArray(F, c, o2 + L);
+            a30 = FloatVector.fromArray(F, c, o3); a31 = FloatVector.fromArray(F, c, o3 + L);
+        } else {
+            a00 = a01 = a10 = a11 = a20 = a21 = a30 = a31 = FloatVector.zero(F);
         }
-        for (; v < v1; v++) {
-            float a = 0;
-            for (int j = 0; j < d; j++) a = Math.fma(y[yo + j], wt[j * vocab + v], a);
-            out[r * vocab + v] = a;
+        for (int k = 0; k < n; k++) {
+            int bo = k * bs + i;
+            FloatVector w0 = FloatVector.fromArray(F, b, bo), w1 = FloatVector.fromArray(F, b, bo + L);
+            FloatVector x = FloatVector.broadcast(F, a[x0 + k]);
+            a00 = x.fma(w0, a00); a01 = x.fma(w1, a01);
+            x = FloatVector.broadcast(F, a[x1 + k]);
+            a10 = x.fma(w0, a10); a11 = x.fma(w1, a11);
+            x = FloatVector.broadcast(F, a[x2 + k]);
+            a20 = x.fma(w0, a20); a21 = x.fma(w1, a21);
+            x = FloatVector.broadcast(F, a[x3 + k]);
+            a30 = x.fma(w0, a30); a31 = x.fma(w1, a31);
+        }
+        a00.intoArray(c, o0); a01.intoArray(c, o0 + L);
+        a10.intoArray(c, o1); a11.intoArray(c, o1 + L);
+        a20.intoArray(c, o2); a21.intoArray(c, o2 + L);
+        a30.intoArray(c, o3); a31.intoArray(c, o3 + L);
+    }
+
+    /** Columns [i0, i1) of one row: c[c0 + i] (+)= Σ_{k<n} a[a0 + k] · b[k·bs + i], single vectors, then scalars. */
+    private static void rowColumns(float[] a, int a0, int n, float[] b, int bs, float[] c, int c0, int i0, int i1, boolean accumulate) {
+        int i = i0;
+        for (; i + L <= i1; i += L) {
+            FloatVector acc = accumulate ? FloatVector.fromArray(F, c, c0 + i) : FloatVector.zero(F);
+            for (int k = 0; k < n; k++) acc = FloatVector.broadcast(F, a[a0 + k]).fma(FloatVector.fromArray(F, b, k * bs + i), acc);
+            acc.intoArray(c, c0 + i);
+        }
+        for (; i < i1; i++) {
+            float acc = accumulate ? c[c0 + i] : 0;
+            for (int k = 0; k < n; k++) acc = Math.fma(a[a0 + k], b[k * bs + i], acc);
+            c[c0 + i] = acc;
         }
     }
 
@@ -211,55 +230,17 @@ public final class LensMath {
             default -> throw new IllegalArgumentException("lens head weights must be F32 or BF16, got " + dt);
         };
         java.util.Arrays.fill(out, 0, rows * d, 0f);
-        int dv2 = d - d % (2 * L), dv = d - d % L;
+        int dv2 = d - d % (2 * L);
         for (int v0 = 0; v0 < vocab; v0 += VB) {
             int nb = Math.min(VB, vocab - v0);
             stage(w, bf16, (long) v0 * d, nb * d, scratch);
             int r = 0;
             for (; r + 4 <= rows; r += 4) {
-                int g0 = r * vocab + v0, g1 = g0 + vocab, g2 = g1 + vocab, g3 = g2 + vocab;
-                int o0 = r * d, o1 = o0 + d, o2 = o1 + d, o3 = o2 + d;
                 int j = 0;
-                for (; j < dv2; j += 2 * L) {
-                    FloatVector a00 = FloatVector.fromArray(F, out, o0 + j), a01 = FloatVector.fromArray(F, out, o0 + j + L);
-                    FloatVector a10 = FloatVector.fromArray(F, out, o1 + j), a11 = FloatVector.fromArray(F, out, o1 + j + L);
-                    FloatVector a20 = FloatVector.fromArray(F, out, o2 + j), a21 = FloatVector.fromArray(F, out, o2 + j + L);
-                    FloatVector a30 = FloatVector.fromArray(F, out, o3 + j), a31 = FloatVector.fromArray(F, out, o3 + j + L);
-                    for (int v = 0; v < nb; v++) {
-                        int so = v * d + j;
-                        FloatVector w0 = FloatVector.fromArray(F, scratch, so), w1 = FloatVector.fromArray(F, scratch, so + L);
-                        FloatVector b = FloatVector.broadcast(F, g[g0 + v]);
-                        a00 = b.fma(w0, a00); a01 = b.fma(w1, a01);
-                        b = FloatVector.broadcast(F, g[g1 + v]);
-                        a10 = b.fma(w0, a10); a11 = b.fma(w1, a11);
-                        b = FloatVector.broadcast(F, g[g2 + v]);
-                        a20 = b.fma(w0, a20); a21 = b.fma(w1, a21);
-                        b = FloatVector.broadcast(F, g[g3 + v]);
-                        a30 = b.fma(w0, a30); a31 = b.fma(w1, a31);
-                    }
-                    a00.intoArray(out, o0 + j); a01.intoArray(out, o0 + j + L);
-                    a10.intoArray(out, o1 + j); a11.intoArray(out, o1 + j + L);
-                    a20.intoArray(out, o2 + j); a21.intoArray(out, o2 + j + L);
-                    a30.intoArray(out, o3 + j); a31.intoArray(out, o3 + j + L);
-                }
-                for (int q = 0; q < 4; q++) tailColumns(g, (r + q) * vocab + v0, nb, scratch, d, j, dv, out, (r + q) * d);
+                for (; j < dv2; j += 2 * L) tile4x2(g, r * vocab + v0, vocab, nb, scratch, d, out, r * d, d, j, true);
+                for (int q = 0; q < 4; q++) rowColumns(g, (r + q) * vocab + v0, nb, scratch, d, out, (r + q) * d, j, d, true);
             }
-            for (; r < rows; r++) tailColumns(g, r * vocab + v0, nb, scratch, d, 0, dv, out, r * d);
-        }
-    }
-
-    /** Columns [j0, d) of one output row over one staged block: vectors up to dv, then scalars. */
-    private static void tailColumns(float[] g, int go, int nb, float[] scratch, int d, int j0, int dv, float[] out, int oo) {
-        int j = j0;
-        for (; j < dv; j += L) {
-            FloatVector a = FloatVector.fromArray(F, out, oo + j);
-            for (int v = 0; v < nb; v++) a = FloatVector.broadcast(F, g[go + v]).fma(FloatVector.fromArray(F, scratch, v * d + j), a);
-            a.intoArray(out, oo + j);
-        }
-        for (; j < d; j++) {
-            float a = out[oo + j];
-            for (int v = 0; v < nb; v++) a = Math.fma(g[go + v], scratch[v * d + j], a);
-            out[oo + j] = a;
+            for (; r < rows; r++) rowColumns(g, r * vocab + v0, nb, scratch, d, out, r * d, 0, d, true);
         }
     }
 
