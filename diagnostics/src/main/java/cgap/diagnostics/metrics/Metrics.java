@@ -103,26 +103,25 @@ public final class Metrics {
         double[] klF = new double[layers];
         double[] klR = new double[layers];
         double[] js = new double[layers - 1];
-        // p_l in cur, p_l+1 in next; each layer's row is exponentiated once.
+        // p_l in pc, p_l+1 in pn; each layer's row is exponentiated once. Without separate final logits row L−1 is p_L,
+        // already in finalProbs (the same row, shift, mask and kernels, so the same bits): it is not exponentiated again.
+        boolean lastIsFinal = finalLogits == null;
         double[] lse = new double[layers];
-        double s0 = MetricKernels.expRow(logits[0], max[0], masked, cur);
-        lse[0] = max[0] + Math.log(s0);
-        MetricKernels.normalize(cur, 1.0 / s0, logits[0], lse[0]);
+        double[] pc = lastIsFinal && last == 0 ? finalProbs : rowProbs(logits, 0, max, masked, lse, cur);
+        double[] pn = next;
         for (int l = 0; l < last; l++) {
-            double s1 = MetricKernels.expRow(logits[l + 1], max[l + 1], masked, next);
-            lse[l + 1] = max[l + 1] + Math.log(s1);
-            MetricKernels.normalize(next, 1.0 / s1, logits[l + 1], lse[l + 1]);
-            MetricKernels.klSums(logits[l], lse[l], cur, fin, lseF, finalProbs, scratch);
+            pn = lastIsFinal && l + 1 == last ? finalProbs : rowProbs(logits, l + 1, max, masked, lse, pn);
+            MetricKernels.klSums(logits[l], lse[l], pc, fin, lseF, finalProbs, scratch);
             klF[l] = scratch[0];
             klR[l] = scratch[1];
-            js[l] = MetricKernels.js(cur, next);
-            double[] t = cur;
-            cur = next;
-            next = t;
+            js[l] = MetricKernels.js(pc, pn);
+            double[] t = pc;
+            pc = pn;
+            pn = t;
         }
-        if (finalLogits != null) {
-            // row L−1 (now in cur) against a separate p_L
-            MetricKernels.klSums(logits[last], lse[last], cur, fin, lseF, finalProbs, scratch);
+        if (!lastIsFinal) {
+            // row L−1 (now in pc) against a separate p_L
+            MetricKernels.klSums(logits[last], lse[last], pc, fin, lseF, finalProbs, scratch);
             klF[last] = scratch[0];
             klR[last] = scratch[1];
         }
@@ -167,6 +166,14 @@ public final class Metrics {
         }
         return new StepMetrics(layers, masked != null, finalLogits != null, klF, klR, js, top1, entropy, top1Prob,
                 margin, finalTop1, commitF, commitR, top1Commit, cos, cosCommit, remaining, flips);
+    }
+
+    /** p_l = softmax of row l into {@code into} (returned), its log-sum-exp into {@code lse[l]}. */
+    private static double[] rowProbs(float[][] logits, int l, double[] max, boolean[] masked, double[] lse, double[] into) {
+        double s = MetricKernels.expRow(logits[l], max[l], masked, into);
+        lse[l] = max[l] + Math.log(s);
+        MetricKernels.normalize(into, 1.0 / s, logits[l], lse[l]);
+        return into;
     }
 
     /**
