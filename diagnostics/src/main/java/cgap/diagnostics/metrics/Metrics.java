@@ -12,6 +12,9 @@ package cgap.diagnostics.metrics;
  * {@link MetricKernels#js}); vectorised, everything accumulated in double. Working memory is three double rows of V
  * (p_L, p_l, p_l+1) plus O(L): never L×V doubles.
  *
+ * <p>A second readout of the same step against the same p_L (the tuned lens after the raw lens) takes p_L and the
+ * residual cosines from the first instead of computing them again: {@link #stepAgainst}.
+ *
  * <p>An instance keeps its working row between calls (reused while V is unchanged), so it is not thread-safe;
  * use one instance per thread, or the static {@link #compute} conveniences.
  */
@@ -20,6 +23,8 @@ public final class Metrics {
     private double[] cur = new double[0];
     private double[] next = new double[0];
     private final double[] scratch = new double[3];
+    /** p_L of the last {@link #step}, for {@link #stepAgainst}; {@code null} before the first. */
+    private Final lastFinal;
 
     /** Streaming metrics without a vocabulary mask. */
     public static StepMetrics compute(float[][] logits, float[][] resid) {
@@ -61,19 +66,9 @@ public final class Metrics {
             throw new IllegalArgumentException("final logits have length " + finalLogits.length + ", rows have " + vocab);
         }
         double[] max = new double[layers];
-        int[] top1 = new int[layers];
-        double finalTop1Logit = 0;
-        double finalTop2Logit = 0;
-        for (int l = 0; l < layers; l++) {
-            try {
-                top1[l] = MetricKernels.scan(logits[l], masked, scratch);
-            } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("layer " + l + ": " + e.getMessage(), e);
-            }
-            max[l] = scratch[1];
-            finalTop1Logit = scratch[1];
-            finalTop2Logit = scratch[2];
-        }
+        int[] top1 = scanRows(logits, masked, max);
+        double finalTop1Logit = scratch[1]; // row L−1's, left by scanRows
+        double finalTop2Logit = scratch[2];
         int last = layers - 1;
         float[] fin = logits[last];
         double finMax = max[last];
@@ -89,29 +84,118 @@ public final class Metrics {
             finalTop1Logit = scratch[1];
             finalTop2Logit = scratch[2];
         }
-        if (finalProbs.length != vocab) {
-            finalProbs = new double[vocab];
-            cur = new double[vocab];
-            next = new double[vocab];
-        }
+        rows(vocab);
         double sumF = MetricKernels.expRow(fin, finMax, masked, finalProbs);
         double lseF = finMax + Math.log(sumF);
         double entropy = MetricKernels.normalize(finalProbs, 1.0 / sumF, fin, lseF);
         double top1Prob = Math.exp(finalTop1Logit - lseF);
         double margin = finalTop1Logit - finalTop2Logit;
 
+        double[] cos = null;
+        int[] cosCommit = null;
+        if (resid != null) {
+            cos = new double[layers];
+            for (int l = 0; l < layers; l++) {
+                cos[l] = MetricKernels.cosine(resid[l], resid[last]);
+            }
+            cosCommit = new int[StepMetrics.COSINE_THRESHOLDS.size()];
+            for (int t = 0; t < cosCommit.length; t++) {
+                double tau = StepMetrics.COSINE_THRESHOLDS.get(t);
+                int c = last;
+                for (int l = last; l >= 0 && cos[l] >= tau; l--) {
+                    c = l;
+                }
+                cosCommit[t] = c;
+            }
+        }
+        Final f = new Final(fin, masked, lseF, finalProbs, finalTop1, entropy, top1Prob, margin, cos, cosCommit);
+        StepMetrics m = readout(logits, max, top1, finalLogits == null, f);
+        lastFinal = f;
+        return m;
+    }
+
+    /**
+     * A second readout of the step that {@code first} computed last (the tuned lens after the raw lens): the same
+     * bits as {@code step(logits, f, resid, masked)} with f the final logits of that step (its row L−1, or its separate
+     * final logits), and its residuals and mask. p_L, its log-sum-exp, the endpoint figures and the residual cosines are
+     * taken from that step instead of computed again: the same row and residuals through the same kernels. The
+     * arrays that step was given must not have changed since, and {@code first} must not have stepped again.
+     * {@code first} may be this instance; the result has {@link StepMetrics#separateFinal()} set.
+     *
+     * @throws IllegalStateException when {@code first} has computed no step yet
+     */
+    public StepMetrics stepAgainst(float[][] logits, Metrics first) {
+        Final f = first.lastFinal;
+        if (f == null) {
+            throw new IllegalStateException("the first readout has computed no step to read against");
+        }
+        int layers = validate(logits, null, f.masked);
+        if (f.cos != null && f.cos.length != layers) {
+            throw new IllegalArgumentException("resid has " + f.cos.length + " layers, logits have " + layers);
+        }
+        int vocab = logits[0].length;
+        if (f.logits.length != vocab) {
+            throw new IllegalArgumentException("final logits have length " + f.logits.length + ", rows have " + vocab);
+        }
+        double[] max = new double[layers];
+        int[] top1 = scanRows(logits, f.masked, max);
+        rows(vocab);
+        // the cosines are copied: each StepMetrics owns its arrays
+        Final own = new Final(f.logits, f.masked, f.lse, f.probs, f.top1, f.entropy, f.top1Prob, f.margin,
+                f.cos == null ? null : f.cos.clone(), f.cosCommit == null ? null : f.cosCommit.clone());
+        return readout(logits, max, top1, false, own);
+    }
+
+    /**
+     * p_L and what depends on it alone: its logits, mask, log-sum-exp, probabilities (the {@code finalProbs} row of
+     * the instance that computed it), top-1 id, entropy, top-1 probability and margin; and the residual cosines.
+     */
+    private record Final(float[] logits, boolean[] masked, double lse, double[] probs, int top1, double entropy,
+                         double top1Prob, double margin, double[] cos, int[] cosCommit) {
+    }
+
+    /** Scans every row: top-1 ids returned, maxima into {@code max}; row L−1's top-1 and top-2 logits left in scratch. */
+    private int[] scanRows(float[][] logits, boolean[] masked, double[] max) {
+        int[] top1 = new int[logits.length];
+        for (int l = 0; l < logits.length; l++) {
+            try {
+                top1[l] = MetricKernels.scan(logits[l], masked, scratch);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("layer " + l + ": " + e.getMessage(), e);
+            }
+            max[l] = scratch[1];
+        }
+        return top1;
+    }
+
+    /** The working rows sized for a vocabulary of V. */
+    private void rows(int vocab) {
+        if (finalProbs.length != vocab) {
+            finalProbs = new double[vocab];
+            cur = new double[vocab];
+            next = new double[vocab];
+        }
+    }
+
+    /**
+     * The per-layer figures of a readout against p_L. {@code lastIsFinal}: row L−1 is p_L's own row (no separate
+     * final logits), so its probabilities are {@code f.probs} and its KL to p_L is exactly 0.
+     */
+    private StepMetrics readout(float[][] logits, double[] max, int[] top1, boolean lastIsFinal, Final f) {
+        int layers = logits.length;
+        int last = layers - 1;
+        boolean[] masked = f.masked;
         double[] klF = new double[layers];
         double[] klR = new double[layers];
         double[] js = new double[layers - 1];
         // p_l in pc, p_l+1 in pn; each layer's row is exponentiated once. Without separate final logits row L−1 is p_L,
-        // already in finalProbs (the same row, shift, mask and kernels, so the same bits): it is not exponentiated again.
-        boolean lastIsFinal = finalLogits == null;
+        // already in f.probs (the same row, shift, mask and kernels, so the same bits): it is not exponentiated again.
         double[] lse = new double[layers];
-        double[] pc = lastIsFinal && last == 0 ? finalProbs : rowProbs(logits, 0, max, masked, lse, cur);
+        double[] pc = lastIsFinal && last == 0 ? f.probs : rowProbs(logits, 0, max, masked, lse, cur);
         double[] pn = next;
         for (int l = 0; l < last; l++) {
-            pn = lastIsFinal && l + 1 == last ? finalProbs : rowProbs(logits, l + 1, max, masked, lse, pn);
-            MetricKernels.klSums(logits[l], lse[l], pc, fin, lseF, finalProbs, scratch);
+            pn = lastIsFinal && l + 1 == last ? f.probs : rowProbs(logits, l + 1, max, masked, lse, pn);
+            MetricKernels.klSums(logits[l], lse[l], pc, f.logits, f.lse, f.probs, scratch);
             klF[l] = scratch[0];
             klR[l] = scratch[1];
             js[l] = MetricKernels.js(pc, pn);
@@ -121,7 +205,7 @@ public final class Metrics {
         }
         if (!lastIsFinal) {
             // row L−1 (now in pc) against a separate p_L
-            MetricKernels.klSums(logits[last], lse[last], pc, fin, lseF, finalProbs, scratch);
+            MetricKernels.klSums(logits[last], lse[last], pc, f.logits, f.lse, f.probs, scratch);
             klF[last] = scratch[0];
             klR[last] = scratch[1];
         }
@@ -143,29 +227,11 @@ public final class Metrics {
             commitR[t] = commitBelow(klR, tau);
         }
         int top1Commit = last;
-        for (int l = last; l >= 0 && top1[l] == finalTop1; l--) {
+        for (int l = last; l >= 0 && top1[l] == f.top1; l--) {
             top1Commit = l;
         }
-
-        double[] cos = null;
-        int[] cosCommit = null;
-        if (resid != null) {
-            cos = new double[layers];
-            for (int l = 0; l < layers; l++) {
-                cos[l] = MetricKernels.cosine(resid[l], resid[last]);
-            }
-            cosCommit = new int[StepMetrics.COSINE_THRESHOLDS.size()];
-            for (int t = 0; t < cosCommit.length; t++) {
-                double tau = StepMetrics.COSINE_THRESHOLDS.get(t);
-                int c = last;
-                for (int l = last; l >= 0 && cos[l] >= tau; l--) {
-                    c = l;
-                }
-                cosCommit[t] = c;
-            }
-        }
-        return new StepMetrics(layers, masked != null, finalLogits != null, klF, klR, js, top1, entropy, top1Prob,
-                margin, finalTop1, commitF, commitR, top1Commit, cos, cosCommit, remaining, flips);
+        return new StepMetrics(layers, masked != null, !lastIsFinal, klF, klR, js, top1, f.entropy, f.top1Prob,
+                f.margin, f.top1, commitF, commitR, top1Commit, f.cos, f.cosCommit, remaining, flips);
     }
 
     /** p_l = softmax of row l into {@code into} (returned), its log-sum-exp into {@code lse[l]}. */

@@ -144,8 +144,10 @@ public final class Side {
                 next[a] = raw[seq][layers - 1];
                 if (tuned != null) {
                     for (int l = 0; l < layers; l++) be.readRows(lens[3], a * layers + l, 1, tunedRows[seq][l], 0);
-                    // against the model's own output distribution (a probe may sit on the last block too)
-                    pendingTuned[seq] = tunedMetrics[seq].step(tunedRows[seq], next[a], resid, null);
+                    // against the model's own output distribution (a probe may sit on the last block too): p_L = the raw
+                    // lens's last row with the same residuals, so its softmax, endpoint figures and cosines come from the
+                    // raw step just computed (the same bits as step(tunedRows, next[a], resid, null))
+                    pendingTuned[seq] = tunedMetrics[seq].stepAgainst(tunedRows[seq], metrics[seq]);
                 }
             })).join();
             return next;
