@@ -65,16 +65,16 @@ public final class MetricKernels {
 
     /**
      * {@code q[v] = exp(row[v] − shift)} (0 for masked ids, and below e^−708), returning Σ q. With shift = the row's
-     * maximum, Σ q ∈ [1, V] and log-sum-exp = shift + log Σ q. The exponential is written out here, in the loop
-     * (range reduction by ln 2 and a degree-13 polynomial; FMAs only, so every JIT tier gives the same bits): the
-     * Vector API's temporaries stay in registers only when the whole loop is compiled as one method.
+     * maximum, Σ q ∈ [1, V] and log-sum-exp = shift + log Σ q. The exponential: range reduction by ln 2 here, in the
+     * loop, and the degree-13 polynomial of {@link VecMath#expPoly} (FMAs only, so every JIT tier gives the same bits).
+     * The Vector API's temporaries stay in registers only when the whole loop is compiled as one method: expPoly is a
+     * small static method that C2 inlines into it (a call left out of line would box its argument and result).
      */
     public static double expRow(float[] row, double shift, boolean[] masked, double[] q) {
         VectorSpecies<Double> sp = VecMath.D;
         DoubleVector acc = DoubleVector.zero(sp);
         DoubleVector invLn2 = DoubleVector.broadcast(sp, VecMath.INV_LN2), magic = DoubleVector.broadcast(sp, VecMath.MAGIC);
         DoubleVector ln2hi = DoubleVector.broadcast(sp, -VecMath.LN2_HI), ln2lo = DoubleVector.broadcast(sp, -VecMath.LN2_LO);
-        double[] c = VecMath.EXP_C;
         // Always a mask array (all false when none is given): a mask merged from two branches would be boxed.
         boolean[] mk = masked != null ? masked : VecMath.noMask(row.length);
         int w = VecMath.N, vv = row.length - row.length % w, v = 0;
@@ -82,20 +82,7 @@ public final class MetricKernels {
             DoubleVector x = VecMath.load(row, v).sub(shift);
             DoubleVector k = x.fma(invLn2, magic).sub(magic);
             DoubleVector r = k.fma(ln2lo, k.fma(ln2hi, x));
-            DoubleVector p = DoubleVector.broadcast(sp, c[13]);
-            p = p.fma(r, DoubleVector.broadcast(sp, c[12]));
-            p = p.fma(r, DoubleVector.broadcast(sp, c[11]));
-            p = p.fma(r, DoubleVector.broadcast(sp, c[10]));
-            p = p.fma(r, DoubleVector.broadcast(sp, c[9]));
-            p = p.fma(r, DoubleVector.broadcast(sp, c[8]));
-            p = p.fma(r, DoubleVector.broadcast(sp, c[7]));
-            p = p.fma(r, DoubleVector.broadcast(sp, c[6]));
-            p = p.fma(r, DoubleVector.broadcast(sp, c[5]));
-            p = p.fma(r, DoubleVector.broadcast(sp, c[4]));
-            p = p.fma(r, DoubleVector.broadcast(sp, c[3]));
-            p = p.fma(r, DoubleVector.broadcast(sp, c[2]));
-            p = p.fma(r, DoubleVector.broadcast(sp, c[1]));
-            p = p.fma(r, DoubleVector.broadcast(sp, c[0]));
+            DoubleVector p = VecMath.expPoly(r);
             VectorMask<Double> zero = x.compare(VectorOperators.LT, -708.0).or(VectorMask.fromArray(sp, mk, v));
             LongVector ki = (LongVector) k.blend(0.0, zero).convert(VectorOperators.D2L, 0);
             DoubleVector scale = ki.add(1023L).lanewise(VectorOperators.LSHL, 52L).reinterpretAsDoubles();
@@ -132,16 +119,15 @@ public final class MetricKernels {
 
     /**
      * JS(p_a, p_c) = ½ Σ [p_a·log(p_a/m) + p_c·log(p_c/m)], m = ½(p_a + p_c), over two probability rows (0 at masked
-     * ids). Written with ratios to m so that identical rows give exactly 0; the logarithm is written out in the loop
-     * (like {@link #expRow}'s exponential) and applied to both ratios by a two-pass inner loop, so its code exists
-     * once. Clamped at 0 from below; ≤ ln 2 up to rounding.
+     * ids). Written with ratios to m so that identical rows give exactly 0; the logarithm's reduction is written out in
+     * the loop, with the polynomial of {@link VecMath#logPoly} (inlined like {@link #expRow}'s), and applied to both
+     * ratios by a two-pass inner loop, so its code exists once. Clamped at 0 from below; ≤ ln 2 up to rounding.
      */
     public static double js(double[] pa, double[] pc) {
         VectorSpecies<Double> sp = VecMath.D;
         int w = VecMath.N, vv = pa.length - pa.length % w, v = 0;
         DoubleVector ln2 = DoubleVector.broadcast(sp, VecMath.LN2), one = DoubleVector.broadcast(sp, 1.0), two = DoubleVector.broadcast(sp, 2.0);
         DoubleVector acc = DoubleVector.zero(sp);
-        double[] c = VecMath.LOG_C;
         for (; v < vv; v += w) {
             DoubleVector a = DoubleVector.fromArray(sp, pa, v), b = DoubleVector.fromArray(sp, pc, v);
             DoubleVector m = a.add(b).mul(0.5);
@@ -157,18 +143,7 @@ public final class MetricKernels {
                 DoubleVector f = mant.sub(one);
                 DoubleVector t = f.div(f.add(two));
                 DoubleVector z = t.mul(t);
-                DoubleVector q = DoubleVector.broadcast(sp, c[11]);
-                q = q.fma(z, DoubleVector.broadcast(sp, c[10]));
-                q = q.fma(z, DoubleVector.broadcast(sp, c[9]));
-                q = q.fma(z, DoubleVector.broadcast(sp, c[8]));
-                q = q.fma(z, DoubleVector.broadcast(sp, c[7]));
-                q = q.fma(z, DoubleVector.broadcast(sp, c[6]));
-                q = q.fma(z, DoubleVector.broadcast(sp, c[5]));
-                q = q.fma(z, DoubleVector.broadcast(sp, c[4]));
-                q = q.fma(z, DoubleVector.broadcast(sp, c[3]));
-                q = q.fma(z, DoubleVector.broadcast(sp, c[2]));
-                q = q.fma(z, DoubleVector.broadcast(sp, c[1]));
-                q = q.fma(z, DoubleVector.broadcast(sp, c[0]));
+                DoubleVector q = VecMath.logPoly(z);
                 DoubleVector log = t.add(t).fma(q, e.mul(ln2));
                 acc = acc.add(p.mul(log).blend(0.0, zero));
             }

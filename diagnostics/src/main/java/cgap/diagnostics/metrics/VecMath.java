@@ -7,10 +7,11 @@ import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Shared pieces of the vectorised metric kernels: species, constants, and scalar exp/log with exactly the
- * polynomials that {@link MetricKernels#expRow} and {@link MetricKernels#js} write out in their loops (for the
- * vocabulary tails, and as the reference of their tests). FMAs, multiplications and additions only: the same bits in
- * every JIT tier, unlike a vendor math library that compiled code may call and the interpreter does not.
+ * Shared pieces of the vectorised metric kernels: species, constants, the polynomials of exp and log on vectors
+ * ({@link #expPoly}, {@link #logPoly}: called in the loops of {@link MetricKernels#expRow} and
+ * {@link MetricKernels#js}), and scalar exp/log with exactly the arithmetic of those loops (for the vocabulary tails,
+ * and as the reference of their tests). FMAs, multiplications and additions only: the same bits in every JIT tier,
+ * unlike a vendor math library that compiled code may call and the interpreter does not.
  */
 final class VecMath {
     static final VectorSpecies<Double> D = DoubleVector.SPECIES_PREFERRED;
@@ -61,6 +62,49 @@ final class VecMath {
         double s = 0;
         for (double x : a) s += x;
         return s;
+    }
+
+    /**
+     * The polynomial of the exponential, lane by lane: e^r for |r| ≤ ln2/2, Horner's rule from {@code EXP_C[13]} down
+     * (the FMAs of {@link #exp}, in its order). Small enough for C2 to inline into the calling loop, where the vectors
+     * stay in registers: 217 bytes of bytecode (logPoly 185), under C2's FreqInlineSize of 325 for hot calls.
+     */
+    static DoubleVector expPoly(DoubleVector r) {
+        double[] c = EXP_C;
+        DoubleVector p = DoubleVector.broadcast(D, c[13]);
+        p = p.fma(r, DoubleVector.broadcast(D, c[12]));
+        p = p.fma(r, DoubleVector.broadcast(D, c[11]));
+        p = p.fma(r, DoubleVector.broadcast(D, c[10]));
+        p = p.fma(r, DoubleVector.broadcast(D, c[9]));
+        p = p.fma(r, DoubleVector.broadcast(D, c[8]));
+        p = p.fma(r, DoubleVector.broadcast(D, c[7]));
+        p = p.fma(r, DoubleVector.broadcast(D, c[6]));
+        p = p.fma(r, DoubleVector.broadcast(D, c[5]));
+        p = p.fma(r, DoubleVector.broadcast(D, c[4]));
+        p = p.fma(r, DoubleVector.broadcast(D, c[3]));
+        p = p.fma(r, DoubleVector.broadcast(D, c[2]));
+        p = p.fma(r, DoubleVector.broadcast(D, c[1]));
+        return p.fma(r, DoubleVector.broadcast(D, c[0]));
+    }
+
+    /**
+     * The polynomial of the logarithm, lane by lane: Σ z^i/(2i+1) for z = t² ≤ 0.0295, Horner's rule from
+     * {@code LOG_C[11]} down (the FMAs of {@link #log}, in its order); log = 2t times it plus e·ln 2.
+     */
+    static DoubleVector logPoly(DoubleVector z) {
+        double[] c = LOG_C;
+        DoubleVector q = DoubleVector.broadcast(D, c[11]);
+        q = q.fma(z, DoubleVector.broadcast(D, c[10]));
+        q = q.fma(z, DoubleVector.broadcast(D, c[9]));
+        q = q.fma(z, DoubleVector.broadcast(D, c[8]));
+        q = q.fma(z, DoubleVector.broadcast(D, c[7]));
+        q = q.fma(z, DoubleVector.broadcast(D, c[6]));
+        q = q.fma(z, DoubleVector.broadcast(D, c[5]));
+        q = q.fma(z, DoubleVector.broadcast(D, c[4]));
+        q = q.fma(z, DoubleVector.broadcast(D, c[3]));
+        q = q.fma(z, DoubleVector.broadcast(D, c[2]));
+        q = q.fma(z, DoubleVector.broadcast(D, c[1]));
+        return q.fma(z, DoubleVector.broadcast(D, c[0]));
     }
 
     /** Scalar e^x, the same arithmetic as the vector loop of {@link MetricKernels#expRow}, for x ≥ −708. */

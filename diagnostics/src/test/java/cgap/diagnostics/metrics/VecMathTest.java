@@ -59,4 +59,29 @@ class VecMathTest {
             assertEquals(Math.log(x), VecMath.log(x), Math.abs(Math.log(x)) * 1e-15 + 1e-16, "log(" + x + ")");
         }
     }
+
+    /**
+     * {@link MetricKernels#js}'s vector loop against the scalar form of its logarithm ({@link VecMath#log}), bit for
+     * bit. One id per row has probability in each trial (at a random lane of a one-vector row, or in the scalar tail),
+     * so that the result is a single pair of terms and a difference of one ulp in a logarithm shows.
+     */
+    @Test
+    void jsVectorLoopEqualsScalarFormBitForBit() {
+        Random r = new Random(5);
+        int w = VecMath.N;
+        for (int trial = 0; trial < 20000; trial++) {
+            double[] pa = new double[w + 1], pc = new double[w + 1];
+            int at = r.nextInt(w + 1); // w: the scalar tail
+            double a = Math.exp(-r.nextDouble() * (trial % 2 == 0 ? 3 : 690));
+            double c = trial % 5 == 0 ? 0 : r.nextDouble() * (trial % 3 == 0 ? 1e-200 : 1);
+            pa[at] = a;
+            pc[at] = c;
+            double m = at < w ? (a + c) * 0.5 : 0.5 * (a + c);
+            double want = a * VecMath.log(a / m);
+            if (c > 0) want += c * VecMath.log(c / m);
+            want = Math.max(0.0, 0.5 * want);
+            double got = MetricKernels.js(pa, pc);
+            assertEquals(Double.doubleToRawLongBits(want), Double.doubleToRawLongBits(got), "a=" + a + " c=" + c + " at " + at + ": " + want + " vs " + got);
+        }
+    }
 }
