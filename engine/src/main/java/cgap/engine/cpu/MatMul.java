@@ -220,7 +220,7 @@ public final class MatMul {
      * {@link #dot8} for BF16 rows (W rows j0 + r + s·q, s = 0..7; accumulators from ((r − r0)·m + i)·8L). One
      * 512-bit load brings 2L weights as L ints; the low halves (shifted up) are the weights of even k, the high halves
      * (masked) those of odd k. x comes pair-split ({@link #pairSplit}), so each lane does its even FMA, then its odd
-     * one: the order {@link #stage} and the tiles reproduce.
+     * one: the order {@link #dot} and the staged tiles ({@link #stagePacked}) reproduce.
      */
     private static void dot8Bf16(float[] x, int m, int k, int kv, MemorySegment w, int j0, int r0, int r1, int q, float[] acc) {
         long st = (long) q * k * 2;
@@ -458,7 +458,7 @@ public final class MatMul {
         float[] x = p.rows(), xt = p.tiles();
         int m3 = m - m % TR, tail = k - kv;
         Scratch sc = SCRATCH.get();
-        float[] wp = sc.ws(Math.max(TC * Math.min(KC, kv) + TC * tail, k));
+        float[] wp = sc.ws(TC * Math.min(KC, kv) + TC * tail);
         float[] tmp = sc.tmp;
         float[] acc = sc.acc(m * TC * L);
         int wt = TC * Math.min(KC, kv); // the panel's k-tails sit after its block
@@ -478,8 +478,7 @@ public final class MatMul {
             for (int i = 0; i < m; i++) finish8(acc, i * TC * L, x, i * k, k, kv, wp, wt, out, i * n + j);
         }
         for (; j < n1; j++) {
-            stage(w, bf16, j, 1, k, wp);
-            for (int i = 0; i < m; i++) out[i * n + j] = dotStaged(x, i * k, wp, k, kv, tmp);
+            for (int i = 0; i < m; i++) out[i * n + j] = dot(x, i * k, w, bf16, (long) j * k, k, kv, tmp);
         }
     }
 
@@ -581,15 +580,6 @@ public final class MatMul {
         }
     }
 
-    private static float dotStaged(float[] x, int xo, float[] ws, int k, int kv, float[] tmp) {
-        FloatVector acc = FloatVector.zero(F);
-        for (int t = 0; t < kv; t += L) acc = FloatVector.fromArray(F, x, xo + t).fma(FloatVector.fromArray(F, ws, t), acc);
-        acc.intoArray(tmp, 0);
-        float s = sum1(tmp, 0);
-        for (int t = kv; t < k; t++) s += x[xo + t] * ws[t];
-        return s;
-    }
-
     /**
      * Stages elements [t0, t1) of the vector part of W rows [j, j + 8) as f32 into wp from its start, packed for
      * {@link #tile3x8}: step by step (for each step of L floats: row 0's, row 1's, … row 7's), BF16 in the pair-split
@@ -624,27 +614,6 @@ public final class MatMul {
         for (int c = 0; c < TC; c++) {
             long row = (j + c) * k;
             for (int t = 0; t < tail; t++) wp[wt + c * tail + t] = w1(w, bf16, row + kv + t);
-        }
-    }
-
-    /** Stages rows [j, j + rows) of W as f32 into ws ([rows, k]); BF16 rows in the pair-split layout of {@link #pairSplit}. */
-    static void stage(MemorySegment w, boolean bf16, long j, int rows, int k, float[] ws) {
-        int count = rows * k;
-        long from = j * k;
-        if (!bf16) {
-            MemorySegment.copy(w, F32, from * 4, ws, 0, count);
-            return;
-        }
-        int kv = vectorPart(true, k);
-        for (int r = 0; r < rows; r++) {
-            long row = from + (long) r * k;
-            int o = r * k;
-            for (int t = 0; t < kv; t += 2 * L) {
-                IntVector iv = IntVector.fromMemorySegment(I, w, (row + t) * 2, ByteOrder.LITTLE_ENDIAN);
-                iv.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(ws, o + t);
-                iv.and(0xffff0000).reinterpretAsFloats().intoArray(ws, o + t + L);
-            }
-            for (int t = kv; t < k; t++) ws[o + t] = w1(w, true, row + t);
         }
     }
 }
