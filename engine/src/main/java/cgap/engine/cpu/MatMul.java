@@ -377,19 +377,7 @@ public final class MatMul {
 
     // ---------------------------------------------------------------- many rows: register-tiled dot products
 
-    /**
-     * Output columns [n0, n1) of x · Wᵀ for any number of rows. With {@link #TILE_MIN_ROWS} rows or more, 8 rows of W
-     * at a time are staged as f32 (BF16 widened once for all M rows of x) in a packed layout, and multiplied against 3
-     * rows of x at a time (packed likewise by {@link #prepare}) in a 3×8 tile of 24 vector accumulators. Every output
-     * is accumulated exactly as {@link #multiplyRows} does it (lane t mod L of a vector chain over k, lanes summed by
-     * {@link #sum1}'s tree, the k-tail added last), so a row's result does not depend on how many other rows are in the
-     * call or where it sits: batched and one-at-a-time decoding, prefill and teacher forcing give the same bits.
-     */
-    public static void multiply(float[] x, int m, int k, MemorySegment w, DType dt, int n, float[] out, int n0, int n1) {
-        multiplyPrepared(prepare(x, m, k, dt), w, dt, n, out, n0, n1);
-    }
-
-    /** Rows of x from which {@link #multiply} stages W as f32 and tiles; below it, W is widened in registers. */
+    /** Rows of x from which {@link #multiplyPrepared} stages W as f32 and tiles; below it, W is widened in registers. */
     public static final int TILE_MIN_ROWS = 4;
 
     /** Rows of x (TR) and of W (TC) per register tile. */
@@ -398,7 +386,7 @@ public final class MatMul {
     /** Output columns per unit of work: a caller splitting a product over tasks should cut at multiples of it. */
     public static final int COLUMN_UNIT = TC;
 
-    /** Floats of k per block of {@link #multiply}'s tiles (a multiple of every vector length). */
+    /** Floats of k per block of {@link #multiplyPrepared}'s tiles (a multiple of every vector length). */
     static final int KC = 512;
 
     /**
@@ -447,7 +435,15 @@ public final class MatMul {
         return new Prepared(rows, tiles, m, k, kv);
     }
 
-    /** As {@link #multiply}, with x already {@link #prepare}d. */
+    /**
+     * Output columns [n0, n1) of x · Wᵀ for any number of rows, x already {@link #prepare}d. With
+     * {@link #TILE_MIN_ROWS} rows or more, 8 rows of W at a time are staged as f32 (BF16 widened once for all M rows of
+     * x) in a packed layout, and multiplied against 3 rows of x at a time (packed likewise by {@link #prepare}) in a 3×8
+     * tile of 24 vector accumulators. Every output is accumulated exactly as {@link #multiplyRowsPrepared} does it
+     * (lane t mod L of a vector chain over k, lanes summed by {@link #sum1}'s tree, the k-tail added last), so a row's
+     * result does not depend on how many other rows are in the call or where it sits: batched and one-at-a-time
+     * decoding, prefill and teacher forcing give the same bits.
+     */
     public static void multiplyPrepared(Prepared p, MemorySegment w, DType dt, int n, float[] out, int n0, int n1) {
         int m = p.m(), k = p.k(), kv = p.kv();
         if (m < TILE_MIN_ROWS) {
