@@ -18,7 +18,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * <p>A call made from inside a body (nested), or while another thread's call is running, runs serially on the
  * calling thread or waits for the team respectively; it never deadlocks.
  */
-public final class Parallel {
+public final class Parallel implements AutoCloseable {
     public interface RangeBody {
         void run(int from, int to);
     }
@@ -160,6 +160,8 @@ public final class Parallel {
         PARKED.setVolatile(parked, i, v);
     }
 
+    /** Lets the helpers go: each leaves its loop at its next look (a parked one is woken for it). */
+    @Override
     public void close() {
         closed = true;
         for (Thread t : helpers) LockSupport.unpark(t);

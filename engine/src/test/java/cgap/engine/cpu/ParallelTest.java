@@ -3,6 +3,7 @@ package cgap.engine.cpu;
 import org.junit.jupiter.api.Test;
 
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 
@@ -13,8 +14,7 @@ class ParallelTest {
     @Test
     void coversEveryIndexOnce() {
         for (int threads : new int[]{1, 2, 3, 5}) {
-            Parallel par = new Parallel(threads);
-            try {
+            try (Parallel par = new Parallel(threads)) {
                 for (int n : new int[]{1, 2, 7, 64, 1000, 4097}) {
                     for (int grain : new int[]{1, 3, 64, 5000}) {
                         AtomicIntegerArray hits = new AtomicIntegerArray(n);
@@ -25,8 +25,6 @@ class ParallelTest {
                         for (int i = 0; i < n; i++) assertEquals(1, hits.get(i), "threads " + threads + " n " + n + " grain " + grain + " index " + i);
                     }
                 }
-            } finally {
-                par.close();
             }
         }
     }
@@ -34,52 +32,43 @@ class ParallelTest {
     /** The work really is shared: with 2 threads, a call whose chunks wait for each other completes. */
     @Test
     void helpersTakeChunks() throws Exception {
-        Parallel par = new Parallel(2);
-        try {
+        try (Parallel par = new Parallel(2)) {
             CountDownLatch both = new CountDownLatch(2);
             AtomicInteger threadsSeen = new AtomicInteger();
             par.forRange(2, 1, (a, b) -> {
-                both.countDown();
-                try {
-                    // each of the 2 chunks waits for the other: only passes if two threads run them at once
-                    assertTrue(both.await(10, java.util.concurrent.TimeUnit.SECONDS), "the second chunk never ran concurrently");
-                } catch (InterruptedException e) {
-                    throw new RuntimeException(e);
-                }
+                // each of the 2 chunks waits for the other: only passes if two threads run them at once
+                meet(both, "the second chunk never ran concurrently");
                 threadsSeen.incrementAndGet();
             });
             assertEquals(2, threadsSeen.get());
-        } finally {
-            par.close();
+        }
+    }
+
+    /** Counts down, then waits (10 s at most) until the latch is open, failing with message if it never opens. */
+    private static void meet(CountDownLatch both, String message) {
+        both.countDown();
+        try {
+            assertTrue(both.await(10, TimeUnit.SECONDS), message);
+        } catch (InterruptedException e) {
+            throw new RuntimeException(e);
         }
     }
 
     /** A helper that has parked after its spin is woken by the next call. */
     @Test
     void parkedHelpersWakeUp() throws Exception {
-        Parallel par = new Parallel(2);
-        try {
+        try (Parallel par = new Parallel(2)) {
             for (int round = 0; round < 3; round++) {
                 Thread.sleep(Parallel.SPIN_NANOS / 1_000_000 + 20); // past the spin: the helper parks
                 CountDownLatch both = new CountDownLatch(2);
-                par.forRange(2, 1, (a, b) -> {
-                    both.countDown();
-                    try {
-                        assertTrue(both.await(10, java.util.concurrent.TimeUnit.SECONDS), "round: parked helper not woken");
-                    } catch (InterruptedException e) {
-                        throw new RuntimeException(e);
-                    }
-                });
+                par.forRange(2, 1, (a, b) -> meet(both, "round: parked helper not woken"));
             }
-        } finally {
-            par.close();
         }
     }
 
     @Test
     void exceptionsReachTheCaller() {
-        Parallel par = new Parallel(2);
-        try {
+        try (Parallel par = new Parallel(2)) {
             IllegalStateException e = assertThrows(IllegalStateException.class, () -> par.forRange(100, 1, (a, b) -> {
                 if (a <= 50 && 50 < b) throw new IllegalStateException("chunk with 50");
             }));
@@ -88,31 +77,25 @@ class ParallelTest {
             AtomicInteger sum = new AtomicInteger();
             par.forRange(100, 1, (a, b) -> sum.addAndGet(b - a));
             assertEquals(100, sum.get());
-        } finally {
-            par.close();
         }
     }
 
     /** A body that calls forRange again runs the inner call serially instead of deadlocking. */
     @Test
     void nestedCallsRunSerially() {
-        Parallel par = new Parallel(2);
-        try {
+        try (Parallel par = new Parallel(2)) {
             AtomicInteger sum = new AtomicInteger();
             par.forRange(8, 1, (a, b) -> {
                 for (int i = a; i < b; i++) par.forRange(10, 1, (c, d) -> sum.addAndGet(d - c));
             });
             assertEquals(80, sum.get());
-        } finally {
-            par.close();
         }
     }
 
     /** Calls from several threads at once each complete with their own results. */
     @Test
     void concurrentCallersAreSerialised() throws Exception {
-        Parallel par = new Parallel(2);
-        try {
+        try (Parallel par = new Parallel(2)) {
             Thread[] callers = new Thread[4];
             long[] sums = new long[callers.length];
             for (int c = 0; c < callers.length; c++) {
@@ -132,8 +115,6 @@ class ParallelTest {
             }
             for (Thread t : callers) t.join();
             for (int c = 0; c < callers.length; c++) assertEquals(200L * 499500L * (c + 1), sums[c]);
-        } finally {
-            par.close();
         }
     }
 }
