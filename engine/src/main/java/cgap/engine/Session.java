@@ -21,7 +21,7 @@ public final class Session implements AutoCloseable {
 
     Session(Model model, int capacity) {
         this.model = model;
-        this.cache = model.backend().kvCache(model.numLayers(), model.config().kvDim(), Math.max(1, capacity));
+        this.cache = model.backend().kvCache(model.numLayers(), model.config().kvDim(), capacity);
     }
 
     public Model model() {

@@ -70,7 +70,7 @@ public interface Backend extends AutoCloseable {
     /** Rotates each head of x [rows, heads*headDim] in place by its row's position (HF rotate-half layout). */
     void rope(Buf x, int heads, int headDim, int[] positions, RopeTable table);
 
-    /** Creates an empty KV cache for {@code layers} layers of width kvDim. */
+    /** Creates an empty KV cache for {@code layers} layers of width kvDim, room for at least 1 position to start. */
     KvCache kvCache(int layers, int kvDim, int initialCapacity);
 
     /**

@@ -4,6 +4,9 @@ import cgap.engine.backend.KvCache;
 
 /** Per-layer key and value rows on the heap, [capacity, kvDim] each, grown by doubling. */
 final class CpuKvCache implements KvCache {
+    /** The most floats one layer's keys (or values) may take: the longest array every JVM allocates. */
+    static final int MAX_FLOATS = Integer.MAX_VALUE - 8;
+
     final int kvDim;
     final float[][] k;
     final float[][] v;
@@ -21,16 +24,16 @@ final class CpuKvCache implements KvCache {
     /** positions × kvDim as an array length, or a clear error past what one Java array holds. */
     static int floats(long positions, int kvDim) {
         long n = positions * kvDim;
-        if (n > Integer.MAX_VALUE - 8) {
+        if (n > MAX_FLOATS) {
             throw new IllegalArgumentException("KV cache of " + positions + " positions × " + kvDim + " values per layer exceeds a Java array ("
-                    + (Integer.MAX_VALUE - 8) + " floats); generate fewer tokens");
+                    + MAX_FLOATS + " floats); generate fewer tokens");
         }
         return (int) n;
     }
 
     void ensure(int positions) {
         if (positions <= capacity) return;
-        int cap = (int) Math.min(Math.max(positions, capacity * 2L), Math.max(positions, (Integer.MAX_VALUE - 8) / kvDim));
+        int cap = (int) Math.max(positions, Math.min(capacity * 2L, MAX_FLOATS / kvDim));
         int len = floats(cap, kvDim);
         for (int l = 0; l < k.length; l++) {
             k[l] = java.util.Arrays.copyOf(k[l], len);
