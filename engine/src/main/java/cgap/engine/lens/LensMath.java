@@ -1,6 +1,5 @@
 package cgap.engine.lens;
 
-import cgap.engine.cpu.VecExp;
 import cgap.engine.safetensors.DType;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -30,7 +29,6 @@ public final class LensMath {
 
     private LensMath() {
     }
-
 
     static double lanes(FloatVector v) {
         double s = 0;
