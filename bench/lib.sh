@@ -3,7 +3,8 @@
 # CGAP_ROOT (this repository, where the benchmarks find tools/ and bench/native/), and defines
 #   cgap_bench_exec MAIN [ARG...]
 # which replaces the launcher with java running MAIN on bench's class path, with the JVM flags all launchers share
-# and ${CGAP_JAVA_OPTS} (extra JVM options, as ./cgap takes them) before them.
+# and ${CGAP_JAVA_OPTS} (extra JVM options, as ./cgap takes them) before them; the worker JVMs of e2e and scaling get
+# them too (cgap.bench.EndToEnd.workerCommand).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 . "$root/scripts/jdk.sh"

@@ -42,9 +42,9 @@ import java.util.concurrent.TimeUnit;
  * {@code ~/.cache/cgap/bench}), converts it with {@code tools/llamacpp/hf_to_gguf.py} to a GGUF of the same dtype
  * (F32 → F32, BF16 → BF16 weights; norms F32 in both), then alternates the engines {@code --runs} times:
  * <ul>
- * <li>cgap: one worker JVM per dtype ({@code EndToEnd --worker}, the same JVM flags as {@code bench/jmh}) loads the
- *     model on {@code CpuBackend(threads)}, does one untimed-for-the-median warm-up run (reported as "first run"),
- *     then one timed run per round on a fresh {@link Session}.</li>
+ * <li>cgap: one worker JVM per dtype ({@code EndToEnd --worker}, the same JVM flags as {@code bench/jmh}, after
+ *     {@code CGAP_JAVA_OPTS} if set) loads the model on {@code CpuBackend(threads)}, does one untimed-for-the-median
+ *     warm-up run (reported as "first run"), then one timed run per round on a fresh {@link Session}.</li>
  * <li>llama.cpp: {@code tools/llamacpp/build/cgap_llama_bench}, a fresh process per round: load, one warm-up run
  *     (reported as "first run"), one timed run (F32 KV cache, flash attention off, threads = n_threads_batch).</li>
  * </ul>
@@ -350,12 +350,20 @@ public final class EndToEnd {
     // ---------------------------------------------------------------- cgap worker process
 
     /**
-     * The command line of a worker JVM: this JVM's java, the JVM flags of {@code bench/jmh}, this class path, then
-     * {@code main --worker args…}.
+     * The command line of a worker JVM: this JVM's java, then the extra JVM options of env {@code CGAP_JAVA_OPTS} split
+     * at whitespace (as bench/lib.sh passes them to the driver), the JVM flags of {@code bench/jmh}, this class path,
+     * then {@code main --worker args…}.
      */
     static List<String> workerCommand(Class<?> main, String... args) {
+        return workerCommand(System.getenv("CGAP_JAVA_OPTS"), main, args);
+    }
+
+    /** {@link #workerCommand(Class, String...)} with javaOpts (null or blank: none) in place of env CGAP_JAVA_OPTS. */
+    static List<String> workerCommand(String javaOpts, Class<?> main, String... args) {
         String java = ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        List<String> cmd = new ArrayList<>(List.of(java, "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
+        List<String> cmd = new ArrayList<>(List.of(java));
+        if (javaOpts != null && !javaOpts.isBlank()) cmd.addAll(List.of(javaOpts.strip().split("\\s+")));
+        cmd.addAll(List.of("--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
                 "-cp", System.getProperty("java.class.path"), main.getName(), "--worker"));
         cmd.addAll(List.of(args));
         return cmd;

@@ -19,6 +19,18 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class EndToEndTest {
     @Test
+    void workerJvmsGetCgapJavaOptsAfterJava() {
+        List<String> plain = EndToEnd.workerCommand(null, EndToEnd.class, "a", "b");
+        assertEquals(List.of("--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-cp",
+                System.getProperty("java.class.path"), "cgap.bench.EndToEnd", "--worker", "a", "b"), plain.subList(1, plain.size()));
+        assertEquals(plain, EndToEnd.workerCommand(" \t", EndToEnd.class, "a", "b"));
+        List<String> opts = EndToEnd.workerCommand(" -Xmx512m \t -Dx=y ", EndToEnd.class, "a", "b");
+        assertEquals(plain.get(0), opts.get(0));
+        assertEquals(List.of("-Xmx512m", "-Dx=y"), opts.subList(1, 3));
+        assertEquals(plain.subList(1, plain.size()), opts.subList(3, opts.size()));
+    }
+
+    @Test
     void tinyModelRunsOnBothEnginesAndPrintsTheTable(@TempDir Path tmp) throws Exception {
         String missing = EndToEnd.missing();
         if (missing != null) {
