@@ -139,21 +139,8 @@ public final class EndToEnd {
         if (!Files.isExecutable(llamaBench())) m.add(llamaBench() + " (run tools/llamacpp/setup.sh)");
         if (!Files.isDirectory(tools.resolve("build/llama.cpp/gguf-py"))) m.add(tools.resolve("build/llama.cpp/gguf-py") + " (run tools/llamacpp/setup.sh)");
         if (!Files.isRegularFile(tools.resolve("hf_to_gguf.py"))) m.add(tools.resolve("hf_to_gguf.py").toString());
-        if (!pythonWithNumpy()) m.add("python3 with numpy");
+        if (!LlamaCppReference.pythonWithNumpy()) m.add("python3 with numpy");
         return m.isEmpty() ? null : String.join("; ", m);
-    }
-
-    private static boolean pythonWithNumpy() {
-        try {
-            Process p = new ProcessBuilder("python3", "-c", "import numpy").redirectErrorStream(true).start();
-            p.getInputStream().readAllBytes();
-            return p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0;
-        } catch (IOException e) {
-            return false;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return false;
-        }
     }
 
     // ---------------------------------------------------------------- driver

@@ -87,8 +87,7 @@ public final class LlamaCppReference {
         if (!Files.isRegularFile(dir.resolve("hf_to_gguf.py"))) miss.add(dir.resolve("hf_to_gguf.py") + " (repository checkout?)");
         if (!Files.isExecutable(binary())) miss.add(binary() + " (run tools/llamacpp/setup.sh)");
         if (!Files.isDirectory(dir.resolve("build/llama.cpp/gguf-py"))) miss.add(dir.resolve("build/llama.cpp/gguf-py") + " (run tools/llamacpp/setup.sh)");
-        if (pythonOk == null) pythonOk = probePython();
-        if (!pythonOk) miss.add("python3 with numpy");
+        if (!pythonWithNumpy()) miss.add("python3 with numpy");
         return miss.isEmpty() ? null : String.join("; ", miss);
     }
 
@@ -108,12 +107,22 @@ public final class LlamaCppReference {
         Assumptions.abort(msg);
     }
 
+    /** Whether {@code python3 -c "import numpy"} succeeds (what hf_to_gguf.py needs); probed once, then cached. */
+    public static boolean pythonWithNumpy() {
+        Boolean ok = pythonOk;
+        if (ok == null) pythonOk = ok = probePython();
+        return ok;
+    }
+
     private static boolean probePython() {
         try {
             Process p = new ProcessBuilder("python3", "-c", "import numpy").redirectErrorStream(true).start();
             p.getInputStream().readAllBytes();
             return p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0;
-        } catch (IOException | InterruptedException e) {
+        } catch (IOException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
             return false;
         }
     }
