@@ -10,7 +10,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.stream.Stream;
@@ -26,7 +26,7 @@ import java.util.stream.Stream;
  *
  * <pre>
  * java -cp … cgap.bench.SyntheticPair DIR [--layers 16] [--hidden 1024] [--heads 16] [--kv-heads 4] [--intermediate 2816]
- *      [--vocab 32000] [--dtype BF16] [--seed 1]
+ *      [--vocab 32000] [--dtype BF16|F32] [--seed 1]
  * </pre>
  */
 public final class SyntheticPair {
@@ -34,17 +34,16 @@ public final class SyntheticPair {
     }
 
     public static void main(String[] args) throws IOException {
-        if (args.length < 1) throw new IllegalArgumentException("usage: SyntheticPair DIR [--layers N] [--hidden D] ... (see the class comment)");
-        Map<String, String> o = new LinkedHashMap<>();
-        for (int k = 1; k + 1 < args.length; k += 2) o.put(args[k].replaceFirst("^--", ""), args[k + 1]);
-        int layers = Integer.parseInt(o.getOrDefault("layers", "16")), hidden = Integer.parseInt(o.getOrDefault("hidden", "1024"));
-        int heads = Integer.parseInt(o.getOrDefault("heads", Integer.toString(hidden / 64)));
-        int kv = Integer.parseInt(o.getOrDefault("kv-heads", Integer.toString(Math.max(1, heads / 4))));
-        int inter = Integer.parseInt(o.getOrDefault("intermediate", "2816")), vocab = Integer.parseInt(o.getOrDefault("vocab", "32000"));
-        long seed = Long.parseLong(o.getOrDefault("seed", "1"));
-        String dtype = o.getOrDefault("dtype", "BF16");
+        if (args.length < 1 || args[0].startsWith("--")) {
+            throw new IllegalArgumentException("usage: SyntheticPair DIR [--layers N] [--hidden D] ... (see the class comment)");
+        }
+        // EndToEnd's parser (unknown options refused) over this class's defaults: intermediate stays 2816 whatever
+        // the hidden size; heads (hidden / 64) and kv-heads (heads / 4, at least 1) are derived when not given
+        Map<String, String> o = EndToEnd.withShape(EndToEnd.options(Arrays.copyOfRange(args, 1, args.length),
+                Map.of("layers", "16", "hidden", "1024", "intermediate", "2816", "vocab", "32000", "dtype", "BF16", "seed", "1"),
+                List.of("heads", "kv-heads")));
         Path dir = Path.of(args[0]);
-        write(dir, new SyntheticLlama(layers, hidden, heads, kv, inter, vocab, dtype, seed));
+        write(dir, EndToEnd.spec(o, o.get("dtype")));
         System.out.println(dir.resolve("pt") + " " + dir.resolve("it"));
     }
 
