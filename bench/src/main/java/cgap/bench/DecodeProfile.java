@@ -32,9 +32,10 @@ import java.util.Map;
  * Without {@code --model} it profiles the synthetic Llama of {@code ./bench/e2e} (same options, same cache). Each
  * round: a fresh session prefills the prompt (untimed), then {@code --decode} greedy steps run through a
  * {@link TimedBackend} that times every backend call; then the same threads read every weight the products touched
- * (a vector sum over the mapped tensors, split like the products are) and that read's rate is the round's ceiling. The
- * rounds alternate the two, so a shared machine's swings hit both; the table gives medians over rounds, and the
- * products' rate over the read's as the median of the per-round ratios.
+ * (a vector sum over the mapped tensors in blocks of 256 KB, not the products' row chunks, claimed by the threads
+ * through {@link Parallel#forRange}) and that read's rate is the round's ceiling. The rounds alternate the two, so a
+ * shared machine's swings hit both; the table gives medians over rounds, and the products' rate over the read's as the
+ * median of the per-round ratios. The load average at the start and at the end goes to stderr.
  */
 public final class DecodeProfile {
     private DecodeProfile() {
@@ -47,7 +48,8 @@ public final class DecodeProfile {
         int prompt = Integer.parseInt(o.get("prompt")), decode = Integer.parseInt(o.get("decode")), rounds = Integer.parseInt(o.get("rounds")),
                 threads = Integer.parseInt(o.get("threads"));
         Path dir = o.containsKey("model") ? Path.of(o.get("model"))
-                : EndToEnd.ensureModel(EndToEnd.spec(EndToEnd.withShape(o), o.get("dtype")), Path.of(o.get("cache")), System.err);
+                : EndToEnd.ensureModel(EndToEnd.spec(EndToEnd.withShape(o), o.get("dtype")), Path.of(o.get("cache")), System.err,
+                        "decode-profile");
         int[] tokens = new int[prompt];
         for (int i = 0; i < prompt; i++) tokens[i] = 3 + (i * 7919) % 250;
 
@@ -58,7 +60,8 @@ public final class DecodeProfile {
         Map<String, Double> callsPerStep = new LinkedHashMap<>(), bytesPerStep = new LinkedHashMap<>();
         double[] stepMs = new double[rounds], readGbs = new double[rounds], productsGbs = new double[rounds];
         try (Model model = Model.load(dir, be)) {
-            System.err.printf("decode-profile: %s, %d threads, prompt %d, %d decode steps, %d rounds (+1 warm-up)%n", dir, threads, prompt, decode, rounds);
+            System.err.printf("decode-profile: %s, %d threads, prompt %d, %d decode steps, %d rounds (+1 warm-up); load average %s%n", dir, threads,
+                    prompt, decode, rounds, EndToEnd.loadAvg());
             for (int r = -1; r < rounds; r++) {
                 long stepNanos;
                 try (Session s = model.newSession()) {
@@ -91,7 +94,7 @@ public final class DecodeProfile {
                 }
                 msPerStep.computeIfAbsent("(outside the backend: argmax, bookkeeping)", k -> new double[rounds])[r] = (stepNanos - opNanos) / 1e6 / decode;
                 long weightBytes = 0;
-                for (Weight w : be.weights.values()) weightBytes += (long) w.rows() * w.cols() * w.dtype().bytes;
+                for (Weight w : be.weights.values()) weightBytes += TimedBackend.bytes(w);
                 readGbs[r] = weightBytes / readSecs / 1e9;
                 productsGbs[r] = prodBytes / (prodNanos / 1e9) / 1e9;
                 System.err.printf(Locale.ROOT, "decode-profile: round %d: %.2f ms/step (%.1f tok/s); products %.1f GB/s of weights, plain read %.1f GB/s%n",
@@ -123,6 +126,7 @@ public final class DecodeProfile {
                 EndToEnd.median(productsGbs), EndToEnd.median(readGbs), EndToEnd.median(ratio), Arrays.toString(Arrays.stream(ratio)
                         .mapToObj(v -> String.format(Locale.ROOT, "%.2f", v)).toArray())));
         t.append('\n').append(EndToEnd.footer(EndToEnd.utcMinute(), "", ". Load average before/after: see stderr. ", "decode-profile", args));
+        System.err.printf("decode-profile: load average after: %s%n", EndToEnd.loadAvg());
         System.out.print(t);
     }
 

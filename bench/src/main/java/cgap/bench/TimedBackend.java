@@ -56,8 +56,14 @@ final class TimedBackend implements Backend {
                 .replaceFirst("\\.weight$", ""));
     }
 
-    private long bytes(Weight w) {
+    /** w's bytes, counted for a product that read it; w joins {@link #weights}. */
+    private long counted(Weight w) {
         weights.putIfAbsent(w.name(), w);
+        return bytes(w);
+    }
+
+    /** The bytes of w's elements (rows × cols × the dtype's size): what a product streams from it. */
+    static long bytes(Weight w) {
         return (long) w.rows() * w.cols() * w.dtype().bytes;
     }
 
@@ -120,7 +126,7 @@ final class TimedBackend implements Backend {
         long t = System.nanoTime();
         d.matmul(x, w, bias, out);
         long dt = System.nanoTime() - t;
-        record("matmul " + shortName(w), dt, bytes(w));
+        record("matmul " + shortName(w), dt, counted(w));
     }
 
     @Override
@@ -133,7 +139,7 @@ final class TimedBackend implements Backend {
         for (int i = 0; i < w.length; i++) {
             if (i > 0) name.append('+');
             name.append(shortName(w[i]));
-            b += bytes(w[i]);
+            b += counted(w[i]);
         }
         record(name.toString(), dt, b);
     }
