@@ -5,7 +5,7 @@
  * the same per-thread chunks, so that the difference between the two is what the Java compilation costs. The lane sums
  * are gcc's tree (lane i + lane i+8, then +4, +2, +1), the same as MatMul.sum1's, so the outputs agree bit for bit;
  * the benchmark checks them (to 1e-4 of the largest, in case a compiler orders the sums differently).
- * Built by GemvAnatomy with gcc -O2 -march=native (AVX-512F needed).
+ * Built by GemvAnatomy with gcc -O3 -march=native (AVX-512F needed).
  */
 #include <immintrin.h>
 #include <stddef.h>

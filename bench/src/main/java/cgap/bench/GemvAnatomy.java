@@ -51,6 +51,10 @@ public final class GemvAnatomy {
     }
 
     public static void main(String[] args) throws IOException {
+        if (MatMul.STREAMS != 8) {
+            throw new IllegalStateException("gemv-anatomy: its 'pattern' read (GemvAnatomy.sumStreams) is written for 8 row streams but "
+                    + "MatMul.STREAMS is " + MatMul.STREAMS + ": rewrite sumStreams for " + MatMul.STREAMS + " streams before measuring");
+        }
         Map<String, String> o = EndToEnd.options(args, Map.of("dtype", "bf16", "k", "2048", "n", "65536", "rounds", "11", "threads", "2", "native", "no"),
                 java.util.List.of());
         DType dt = switch (o.get("dtype")) {
@@ -166,7 +170,8 @@ public final class GemvAnatomy {
 
     /**
      * Rows [j0, j1) summed in the order of MatMul's few-row kernels: rows r + s·q for s = 0..7 (q = an eighth of the
-     * range, {@link MatMul#STREAMS}) in step, one vector of each per step; the leftover rows one at a time.
+     * range, {@link MatMul#STREAMS}) in step, one vector of each per step; the leftover rows one at a time. Written out
+     * for 8 streams: {@link #main} refuses to run when {@link MatMul#STREAMS} is another number.
      */
     private static float sumStreams(MemorySegment w, long rowBytes, int j0, int j1) {
         int q = (j1 - j0) / 8;
