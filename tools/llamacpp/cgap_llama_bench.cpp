@@ -23,22 +23,11 @@
 // (default: the directory baked in at build time, CGAP_GGML_BACKEND_DIR macro); CGAP_LLAMA_VERBOSE=1 shows logs.
 
 #define CGAP_TOOL_NAME "cgap_llama_bench"
-#include "cgap_llama_common.h"
-#include "llama.h"
-#include "ggml.h"
-#include "ggml-backend.h"
+#include "cgap_llama_common.h" // also llama.h, the ggml headers and the standard headers both tools use
 
 #include <sys/resource.h>
 
-#include <algorithm>
 #include <chrono>
-#include <cstdint>
-#include <cstdio>
-#include <cstdlib>
-#include <cstring>
-#include <string>
-#include <vector>
-
 
 namespace {
 

@@ -37,20 +37,10 @@
 // (default: the directory baked in at build time, CGAP_GGML_BACKEND_DIR macro).
 
 #define CGAP_TOOL_NAME "cgap_llama_ref"
-#include "cgap_llama_common.h"
-#include "llama.h"
-#include "ggml.h"
-#include "ggml-backend.h"
+#include "cgap_llama_common.h" // also llama.h, the ggml headers and the standard headers both tools use
 
-#include <cmath>
-#include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <map>
-#include <string>
-#include <vector>
-
 
 namespace {
 
