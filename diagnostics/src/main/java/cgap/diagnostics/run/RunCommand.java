@@ -8,7 +8,6 @@ import cgap.diagnostics.pairs.PairRegistry;
 import cgap.diagnostics.report.Report;
 import cgap.engine.Model;
 import cgap.engine.ModelLoadException;
-import cgap.engine.backend.Backend;
 import cgap.engine.cpu.CpuBackend;
 import cgap.engine.lens.TunedLens;
 import cgap.engine.lens.TunedLensLibraryImport;
@@ -28,7 +27,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ForkJoinPool;
 
 /**
  * {@code cgap run}: the discovery run of SPEC §1–§5.1 on a PT/IT pair. Both models generate greedily in their native
@@ -149,7 +147,7 @@ public final class RunCommand {
 
         StepStore store = new StepStore(outDir);
         int threads = a.getInt("threads", Runtime.getRuntime().availableProcessors());
-        try (Backend be = new CpuBackend(threads); ForkJoinPool metricsPool = new ForkJoinPool(threads);
+        try (CpuBackend be = new CpuBackend(threads);
              Model pt = Model.load(r.ptDir(), be);
              Model it = Model.load(r.itDir(), be)) {
             checkPair(pt.config(), it.config());
@@ -157,9 +155,9 @@ public final class RunCommand {
             TunedLens itLens = tunedLens ? loadLens(Path.of(a.get("it-lens")), it, "--it-lens") : null;
             List<Side> sides = List.of(
                     new Side("pt", pt, Prompting.load(r.ptDir(), ptFormat, templateSpec, targs, stopTokens, pt.config().eosTokenIds()),
-                            ptLens == null ? null : ptLens::translate, metricsPool),
+                            ptLens == null ? null : ptLens::translate, be.parallel()),
                     new Side("it", it, Prompting.load(r.itDir(), itFormat, templateSpec, targs, stopTokens, it.config().eosTokenIds()),
-                            itLens == null ? null : itLens::translate, metricsPool));
+                            itLens == null ? null : itLens::translate, be.parallel()));
             err.println("cgap run: " + r.description());
             err.println("cgap run: " + prompts.size() + " prompts, up to " + maxNew + " new tokens, " + be.name() + ", output " + outDir);
             int batch = a.getInt("batch", 8);

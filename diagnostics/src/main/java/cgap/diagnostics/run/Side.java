@@ -8,11 +8,10 @@ import cgap.engine.Point;
 import cgap.engine.Session;
 import cgap.engine.backend.Backend;
 import cgap.engine.backend.Buf;
+import cgap.engine.cpu.Parallel;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ForkJoinPool;
-import java.util.stream.IntStream;
 
 /**
  * One model of a pair with its prompting: generates greedily on a prompt and computes, at every token step, the
@@ -27,7 +26,7 @@ public final class Side {
     private final Model model;
     private final Prompting prompting;
     private final Translator tuned;
-    private final ForkJoinPool pool;
+    private final Parallel par;
 
     /**
      * A second readout through per-layer translators (the tuned lens): layer l's residual rows are translated, then
@@ -38,22 +37,16 @@ public final class Side {
         float[] translate(int layer, float[] rows, int n);
     }
 
-    public Side(String name, Model model, Prompting prompting) {
-        this(name, model, prompting, null);
-    }
-
-    /** A side whose steps are also read through {@code tuned} (may be null: raw lens only). */
-    public Side(String name, Model model, Prompting prompting, Translator tuned) {
-        this(name, model, prompting, tuned, null);
-    }
-
-    /** As above, with the sequences' metrics computed on {@code pool} (null: the common pool). */
-    public Side(String name, Model model, Prompting prompting, Translator tuned, ForkJoinPool pool) {
+    /**
+     * A side whose steps are also read through {@code tuned} (may be null: raw lens only), with the sequences' metrics
+     * computed on {@code par}: the backend's own thread team ({@code CpuBackend.parallel()}), idle between its products.
+     */
+    public Side(String name, Model model, Prompting prompting, Translator tuned, Parallel par) {
         this.name = name;
         this.model = model;
         this.prompting = prompting;
         this.tuned = tuned;
-        this.pool = pool == null ? ForkJoinPool.commonPool() : pool;
+        this.par = par;
     }
 
     public String name() {
@@ -131,25 +124,29 @@ public final class Side {
                 m.unembed(lens[2], lens[3]);
             }
             float[][] next = new float[seqs.length][];
-            // One sequence per task: the metric passes over [layers × vocab] are the step's largest cost after the
-            // lens product, and each sequence's are independent (its own Metrics, so the same bits in any order).
-            pool.submit(() -> IntStream.range(0, seqs.length).parallel().forEach(a -> {
-                int seq = seqs[a];
-                float[][] resid = new float[layers][];
-                for (int l = 0; l < layers; l++) {
-                    be.readRows(lens[1], a * layers + l, 1, raw[seq][l], 0);
-                    resid[l] = acts[a].get(Point.RESID_POST, l);
+            // One sequence per index: the metric passes over [layers × vocab] are the step's largest cost after the
+            // lens product, and each sequence's are independent (its own Metrics, so the same bits in any order). They run
+            // on the backend's team, idle until the next product; the body's only backend calls are readRows (a copy) and
+            // Metrics never calls it, so no team call nests here (one would run serially). A body's exception is rethrown.
+            par.forRange(seqs.length, 1, (from, to) -> {
+                for (int a = from; a < to; a++) {
+                    int seq = seqs[a];
+                    float[][] resid = new float[layers][];
+                    for (int l = 0; l < layers; l++) {
+                        be.readRows(lens[1], a * layers + l, 1, raw[seq][l], 0);
+                        resid[l] = acts[a].get(Point.RESID_POST, l);
+                    }
+                    pending[seq] = metrics[seq].step(raw[seq], resid, null);
+                    next[a] = raw[seq][layers - 1];
+                    if (tuned != null) {
+                        for (int l = 0; l < layers; l++) be.readRows(lens[3], a * layers + l, 1, tunedRows[seq][l], 0);
+                        // against the model's own output distribution (a probe may sit on the last block too): p_L = the raw
+                        // lens's last row with the same residuals, so its softmax, endpoint figures and cosines come from the
+                        // raw step just computed (the same bits as step(tunedRows, next[a], resid, null))
+                        pendingTuned[seq] = tunedMetrics[seq].stepAgainst(tunedRows[seq], metrics[seq]);
+                    }
                 }
-                pending[seq] = metrics[seq].step(raw[seq], resid, null);
-                next[a] = raw[seq][layers - 1];
-                if (tuned != null) {
-                    for (int l = 0; l < layers; l++) be.readRows(lens[3], a * layers + l, 1, tunedRows[seq][l], 0);
-                    // against the model's own output distribution (a probe may sit on the last block too): p_L = the raw
-                    // lens's last row with the same residuals, so its softmax, endpoint figures and cosines come from the
-                    // raw step just computed (the same bits as step(tunedRows, next[a], resid, null))
-                    pendingTuned[seq] = tunedMetrics[seq].stepAgainst(tunedRows[seq], metrics[seq]);
-                }
-            })).join();
+            });
             return next;
         };
         Session[] sessions = new Session[b];
