@@ -86,12 +86,14 @@ public final class Side {
         }
         int layers = model.numLayers(), d = model.hiddenSize(), v = model.vocabSize();
         List<List<StepMetrics>> steps = new ArrayList<>(), tunedSteps = new ArrayList<>();
-        Metrics[] metrics = new Metrics[b], tunedMetrics = new Metrics[b];
+        // One Metrics per sequence for both readouts: the tuned readout is read against the raw step in the same instance
+        // (stepAgainst leaves p_L and the step's figures alone and writes only working rows that every step writes before
+        // it reads them), so no second set of [3 × vocab] doubles per sequence.
+        Metrics[] metrics = new Metrics[b];
         for (int i = 0; i < b; i++) {
             steps.add(new ArrayList<>());
             tunedSteps.add(new ArrayList<>());
             metrics[i] = new Metrics();
-            tunedMetrics[i] = new Metrics();
         }
         // The step's metrics of each sequence still generating, computed where its lens rows are made.
         StepMetrics[] pending = new StepMetrics[b], pendingTuned = new StepMetrics[b];
@@ -143,7 +145,7 @@ public final class Side {
                         // against the model's own output distribution (a probe may sit on the last block too): p_L = the raw
                         // lens's last row with the same residuals, so its softmax, endpoint figures and cosines come from the
                         // raw step just computed (the same bits as step(tunedRows, next[a], resid, null))
-                        pendingTuned[seq] = tunedMetrics[seq].stepAgainst(tunedRows[seq], metrics[seq]);
+                        pendingTuned[seq] = metrics[seq].stepAgainst(tunedRows[seq], metrics[seq]);
                     }
                 }
             });
