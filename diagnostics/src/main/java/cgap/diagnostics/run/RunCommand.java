@@ -207,24 +207,42 @@ public final class RunCommand {
         return 0;
     }
 
+    /** The tuned-lens library's parameter file. */
+    private static final String LIBRARY_FILE = "params.pt";
+
+    /**
+     * The file that holds a lens folder's parameters: {@link TunedLens#TENSORS_FILE} of a cgap lens folder (one with
+     * {@link TunedLens#JSON_FILE}), else the tuned-lens library's {@value #LIBRARY_FILE}. Loading and the content hash
+     * both go through here, so they read the same lens and refuse the same folders with the same errors.
+     */
+    private static Path lensFile(Path dir, String flag) {
+        if (!Files.isDirectory(dir)) throw new Args.UsageException("run: " + flag + " " + dir + " is not a folder");
+        if (Files.isRegularFile(dir.resolve(TunedLens.JSON_FILE))) {
+            Path f = dir.resolve(TunedLens.TENSORS_FILE);
+            if (!Files.isRegularFile(f)) {
+                throw new Args.UsageException("run: " + flag + " " + dir + " holds " + TunedLens.JSON_FILE + " but no " + TunedLens.TENSORS_FILE);
+            }
+            return f;
+        }
+        Path f = dir.resolve(LIBRARY_FILE);
+        if (Files.isRegularFile(f)) return f;
+        throw new Args.UsageException("run: " + flag + " " + dir + " holds neither " + TunedLens.JSON_FILE + " (cgap tune-lens) nor " + LIBRARY_FILE
+                + " (tuned-lens library)");
+    }
+
     /** A cgap lens folder (lens.json), or the tuned-lens library's (config.json + params.pt); refused on another model. */
     static TunedLens loadLens(Path dir, Model model, String flag) {
-        if (!Files.isDirectory(dir)) throw new Args.UsageException("run: " + flag + " " + dir + " is not a folder");
+        boolean library = lensFile(dir, flag).getFileName().toString().equals(LIBRARY_FILE);
         try {
-            if (Files.isRegularFile(dir.resolve(TunedLens.JSON_FILE))) return TunedLens.load(dir, model);
-            if (Files.isRegularFile(dir.resolve("params.pt"))) return TunedLensLibraryImport.load(dir, model);
+            return library ? TunedLensLibraryImport.load(dir, model) : TunedLens.load(dir, model);
         } catch (IllegalArgumentException | ModelLoadException e) {
             throw new IllegalArgumentException(flag + " " + e.getMessage(), e);
         }
-        throw new Args.UsageException("run: " + flag + " " + dir + " holds neither " + TunedLens.JSON_FILE + " (cgap tune-lens) nor params.pt (tuned-lens library)");
     }
 
+    /** SHA-256 of the lens's parameter file ({@link #lensFile}). */
     static String lensFileHash(Path dir, String flag) throws IOException {
-        Path f = Files.isRegularFile(dir.resolve(TunedLens.TENSORS_FILE)) ? dir.resolve(TunedLens.TENSORS_FILE) : dir.resolve("params.pt");
-        if (!Files.isRegularFile(f)) {
-            throw new Args.UsageException("run: " + flag + " " + dir + " holds neither " + TunedLens.TENSORS_FILE + " (cgap tune-lens) nor params.pt (tuned-lens library)");
-        }
-        try (var in = Files.newInputStream(f)) {
+        try (var in = Files.newInputStream(lensFile(dir, flag))) {
             java.security.MessageDigest md = java.security.MessageDigest.getInstance("SHA-256");
             byte[] buf = new byte[1 << 20];
             for (int r; (r = in.read(buf)) > 0; ) md.update(buf, 0, r);
