@@ -336,17 +336,13 @@ public final class RunCommand {
             double eta = fresh == 0 ? 0 : secs / fresh * (total - done);
             int width = 30, filled = (int) Math.round(width * (double) done / total);
             String line = String.format("[%s%s] %d/%d prompts  %.1f steps/s  ETA %s%s", "#".repeat(filled), ".".repeat(width - filled),
-                    done, total, rate, fmt(eta), resumed ? "  (resumed)" : "");
+                    done, total, rate, duration(eta), resumed ? "  (resumed)" : "");
             if (tty) err.print("\r" + line);
             else if (done == total || done % Math.max(1, total / 10) == 0) err.println(line);
         }
 
         void finish() {
             if (tty) err.println();
-        }
-
-        static String fmt(double s) {
-            return duration(s);
         }
     }
 }

@@ -147,16 +147,10 @@ public final class Summarizer {
         return x;
     }
 
-    public Result summarize(StepStore store, List<String> ids) throws IOException {
-        return summarize(store, ids, "raw");
-    }
-
-    /** The statistics of one readout: "raw" (the logit lens) or "tuned" (the tuned lens, when the run has one). */
-    public Result summarize(StepStore store, List<String> ids, String readout) throws IOException {
-        return summarize(store, ids, List.of(readout)).get(0);
-    }
-
-    /** The statistics of several readouts of the same run, reading each step file once. */
+    /**
+     * The statistics of several readouts of the same run, reading each step file once: "raw" (the logit lens) and/or
+     * "tuned" (the tuned lens, when the run has one).
+     */
     public List<Result> summarize(StepStore store, List<String> ids, List<String> readouts) throws IOException {
         for (String r : readouts) if (!r.equals("raw") && !r.equals("tuned")) throw new IllegalArgumentException("readout must be raw or tuned, got " + r);
         SideData[] pt = read(store, "pt", ids, readouts), it = read(store, "it", ids, readouts);
