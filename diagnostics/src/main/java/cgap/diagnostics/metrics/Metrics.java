@@ -67,11 +67,10 @@ public final class Metrics {
         }
         double[] max = new double[layers];
         int[] top1 = scanRows(logits, masked, max);
-        double finalTop1Logit = scratch[1]; // row L−1's, left by scanRows
-        double finalTop2Logit = scratch[2];
+        double finalTop2Logit = scratch[2]; // row L−1's, left by scanRows
         int last = layers - 1;
         float[] fin = logits[last];
-        double finMax = max[last];
+        double finMax = max[last]; // the maximum of p_L's row, which is its top-1 logit (scan: scratch[1])
         int finalTop1 = top1[last];
         if (finalLogits != null) {
             fin = finalLogits;
@@ -81,15 +80,14 @@ public final class Metrics {
                 throw new IllegalArgumentException("final logits: " + e.getMessage(), e);
             }
             finMax = scratch[1];
-            finalTop1Logit = scratch[1];
             finalTop2Logit = scratch[2];
         }
         rows(vocab);
         double sumF = MetricKernels.expRow(fin, finMax, masked, finalProbs);
         double lseF = finMax + Math.log(sumF);
         double entropy = MetricKernels.normalize(finalProbs, 1.0 / sumF, fin, lseF);
-        double top1Prob = Math.exp(finalTop1Logit - lseF);
-        double margin = finalTop1Logit - finalTop2Logit;
+        double top1Prob = Math.exp(finMax - lseF);
+        double margin = finMax - finalTop2Logit;
 
         double[] cos = null;
         int[] cosCommit = null;
