@@ -76,7 +76,7 @@ class VecMathTest {
             double c = trial % 5 == 0 ? 0 : r.nextDouble() * (trial % 3 == 0 ? 1e-200 : 1);
             pa[at] = a;
             pc[at] = c;
-            double m = at < w ? (a + c) * 0.5 : 0.5 * (a + c);
+            double m = 0.5 * (a + c);
             double want = a * VecMath.log(a / m);
             if (c > 0) want += c * VecMath.log(c / m);
             want = Math.max(0.0, 0.5 * want);
