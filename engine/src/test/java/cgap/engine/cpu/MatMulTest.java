@@ -18,7 +18,7 @@ class MatMulTest {
     @Test
     void optimisedEqualsReference() {
         Random r = new Random(7);
-        int[][] shapes = {{1, 1, 1}, {1, 16, 4}, {3, 15, 5}, {4, 33, 8}, {5, 172, 64}, {17, 64, 67}, {70, 48, 9}, {130, 80, 33}, {9, 1100, 13}, {2, 96, 301}, {1, 1030, 517}};
+        int[][] shapes = {{1, 1, 1}, {1, 16, 4}, {3, 15, 5}, {4, 33, 8}, {5, 172, 64}, {17, 64, 67}, {70, 48, 9}, {130, 80, 33}, {9, 1100, 13}, {2, 96, 301}, {1, 1030, 517}, {1, 1024, 517}};
         try (Arena arena = Arena.ofShared(); CpuBackend one = new CpuBackend(1); CpuBackend two = new CpuBackend(2)) {
             for (DType dt : new DType[]{DType.F32, DType.BF16}) {
                 for (int[] s : shapes) {
@@ -48,8 +48,9 @@ class MatMulTest {
         Random r = new Random(11);
         try (Arena arena = Arena.ofShared(); CpuBackend one = new CpuBackend(1); CpuBackend two = new CpuBackend(2)) {
             for (DType dt : new DType[]{DType.F32, DType.BF16}) {
-                // n 333: several output blocks of the few-row kernels per task (MatMul.OUT_BLOCK steps), and leftover rows
-                for (int[] kn : new int[][]{{7, 45}, {64, 45}, {93, 45}, {1100, 45}, {64, 333}, {1030, 333}}) {
+                // n 333: several output blocks of the few-row kernels per task (MatMul.OUT_BLOCK steps), and leftover rows;
+                // k 64 and 1024 (multiples of 32): one BF16 row of x takes dot8Bf16Run, its runs of several steps
+                for (int[] kn : new int[][]{{7, 45}, {64, 45}, {93, 45}, {1100, 45}, {64, 333}, {1030, 333}, {1024, 600}}) {
                     int k = kn[0], n = kn[1];
                     CpuWeight w = new CpuWeight("w", dt, n, k, weights(arena, dt, n, k, r));
                     for (int m : new int[]{1, 2, 3, 4, 5, 8, 13, 37}) {
