@@ -513,7 +513,8 @@ public final class MatMul {
         }
         boolean bf16 = isBf16(dt);
         float[] x = p.rows(), xt = p.tiles();
-        int m3 = m - m % TR, tail = k - kv;
+        // rows in tiles of three, the rest (two or four) in tiles of two (m ≥ TILE_MIN_ROWS = 4)
+        int m3 = m % TR == 1 ? m - 4 : m - m % TR, tail = k - kv;
         Scratch sc = SCRATCH.get();
         float[] wp = sc.ws(TC * Math.min(KC, kv) + TC * tail);
         float[] tmp = sc.tmp;
@@ -530,7 +531,7 @@ public final class MatMul {
                 int t1 = Math.min(kv, t0 + KC), s0 = t0 / L, s1 = t1 / L;
                 stagePacked(w, bf16, j, k, t0, t1, wp);
                 for (int i = 0; i < m3; i += TR) tile3x8(xt, i * kv, s0, s1, wp, acc, i * TC * L, t0 == 0);
-                for (int i = m3; i < m; i++) tile1x8(x, i * k, s0, s1, wp, acc, i * TC * L, t0 == 0);
+                for (int i = m3; i < m; i += 2) tile2x8(x, i * k, k, s0, s1, wp, acc, i * TC * L, t0 == 0);
             }
             for (int i = 0; i < m; i++) finish8(acc, i * TC * L, x, i * k, k, kv, wp, wt, out, i * n + j);
         }
@@ -594,32 +595,52 @@ public final class MatMul {
         c24.intoArray(acc, ao + 20 * L); c25.intoArray(acc, ao + 21 * L); c26.intoArray(acc, ao + 22 * L); c27.intoArray(acc, ao + 23 * L);
     }
 
-    /** One x row (row layout at x[xo ..]) against the 8 staged W rows over steps [s0, s1) (as {@link #tile3x8}). */
-    private static void tile1x8(float[] x, int xo, int s0, int s1, float[] wp, float[] acc, int ao, boolean first) {
-        FloatVector c0, c1, c2, c3, c4, c5, c6, c7;
+    /**
+     * Two x rows (row layout, at x[xo ..] and x[xo + k ..]) against the 8 staged W rows over steps [s0, s1) (as
+     * {@link #tile3x8}; the second row's accumulators at ao + 8L): the rows that groups of three leave over. 16
+     * accumulators, 10 loads per 16 FMAs; one row alone would need 9 loads per 8.
+     */
+    private static void tile2x8(float[] x, int xo, int k, int s0, int s1, float[] wp, float[] acc, int ao, boolean first) {
+        FloatVector c00, c01, c02, c03, c04, c05, c06, c07, c10, c11, c12, c13, c14, c15, c16, c17;
         if (first) {
             FloatVector z = FloatVector.zero(F);
-            c0 = z; c1 = z; c2 = z; c3 = z; c4 = z; c5 = z; c6 = z; c7 = z;
+            c00 = z; c01 = z; c02 = z; c03 = z; c04 = z; c05 = z; c06 = z; c07 = z;
+            c10 = z; c11 = z; c12 = z; c13 = z; c14 = z; c15 = z; c16 = z; c17 = z;
         } else {
-            c0 = FloatVector.fromArray(F, acc, ao); c1 = FloatVector.fromArray(F, acc, ao + L);
-            c2 = FloatVector.fromArray(F, acc, ao + 2 * L); c3 = FloatVector.fromArray(F, acc, ao + 3 * L);
-            c4 = FloatVector.fromArray(F, acc, ao + 4 * L); c5 = FloatVector.fromArray(F, acc, ao + 5 * L);
-            c6 = FloatVector.fromArray(F, acc, ao + 6 * L); c7 = FloatVector.fromArray(F, acc, ao + 7 * L);
+            c00 = FloatVector.fromArray(F, acc, ao); c01 = FloatVector.fromArray(F, acc, ao + L);
+            c02 = FloatVector.fromArray(F, acc, ao + 2 * L); c03 = FloatVector.fromArray(F, acc, ao + 3 * L);
+            c04 = FloatVector.fromArray(F, acc, ao + 4 * L); c05 = FloatVector.fromArray(F, acc, ao + 5 * L);
+            c06 = FloatVector.fromArray(F, acc, ao + 6 * L); c07 = FloatVector.fromArray(F, acc, ao + 7 * L);
+            c10 = FloatVector.fromArray(F, acc, ao + 8 * L); c11 = FloatVector.fromArray(F, acc, ao + 9 * L);
+            c12 = FloatVector.fromArray(F, acc, ao + 10 * L); c13 = FloatVector.fromArray(F, acc, ao + 11 * L);
+            c14 = FloatVector.fromArray(F, acc, ao + 12 * L); c15 = FloatVector.fromArray(F, acc, ao + 13 * L);
+            c16 = FloatVector.fromArray(F, acc, ao + 14 * L); c17 = FloatVector.fromArray(F, acc, ao + 15 * L);
         }
+        int x1 = xo + k;
         for (int s = s0; s < s1; s++) {
             int wo = (s - s0) * TC * L;
-            FloatVector a = FloatVector.fromArray(F, x, xo + s * L);
-            c0 = a.fma(FloatVector.fromArray(F, wp, wo), c0);
-            c1 = a.fma(FloatVector.fromArray(F, wp, wo + L), c1);
-            c2 = a.fma(FloatVector.fromArray(F, wp, wo + 2 * L), c2);
-            c3 = a.fma(FloatVector.fromArray(F, wp, wo + 3 * L), c3);
-            c4 = a.fma(FloatVector.fromArray(F, wp, wo + 4 * L), c4);
-            c5 = a.fma(FloatVector.fromArray(F, wp, wo + 5 * L), c5);
-            c6 = a.fma(FloatVector.fromArray(F, wp, wo + 6 * L), c6);
-            c7 = a.fma(FloatVector.fromArray(F, wp, wo + 7 * L), c7);
+            FloatVector a0 = FloatVector.fromArray(F, x, xo + s * L), a1 = FloatVector.fromArray(F, x, x1 + s * L);
+            FloatVector w = FloatVector.fromArray(F, wp, wo);
+            c00 = a0.fma(w, c00); c10 = a1.fma(w, c10);
+            w = FloatVector.fromArray(F, wp, wo + L);
+            c01 = a0.fma(w, c01); c11 = a1.fma(w, c11);
+            w = FloatVector.fromArray(F, wp, wo + 2 * L);
+            c02 = a0.fma(w, c02); c12 = a1.fma(w, c12);
+            w = FloatVector.fromArray(F, wp, wo + 3 * L);
+            c03 = a0.fma(w, c03); c13 = a1.fma(w, c13);
+            w = FloatVector.fromArray(F, wp, wo + 4 * L);
+            c04 = a0.fma(w, c04); c14 = a1.fma(w, c14);
+            w = FloatVector.fromArray(F, wp, wo + 5 * L);
+            c05 = a0.fma(w, c05); c15 = a1.fma(w, c15);
+            w = FloatVector.fromArray(F, wp, wo + 6 * L);
+            c06 = a0.fma(w, c06); c16 = a1.fma(w, c16);
+            w = FloatVector.fromArray(F, wp, wo + 7 * L);
+            c07 = a0.fma(w, c07); c17 = a1.fma(w, c17);
         }
-        c0.intoArray(acc, ao); c1.intoArray(acc, ao + L); c2.intoArray(acc, ao + 2 * L); c3.intoArray(acc, ao + 3 * L);
-        c4.intoArray(acc, ao + 4 * L); c5.intoArray(acc, ao + 5 * L); c6.intoArray(acc, ao + 6 * L); c7.intoArray(acc, ao + 7 * L);
+        c00.intoArray(acc, ao); c01.intoArray(acc, ao + L); c02.intoArray(acc, ao + 2 * L); c03.intoArray(acc, ao + 3 * L);
+        c04.intoArray(acc, ao + 4 * L); c05.intoArray(acc, ao + 5 * L); c06.intoArray(acc, ao + 6 * L); c07.intoArray(acc, ao + 7 * L);
+        c10.intoArray(acc, ao + 8 * L); c11.intoArray(acc, ao + 9 * L); c12.intoArray(acc, ao + 10 * L); c13.intoArray(acc, ao + 11 * L);
+        c14.intoArray(acc, ao + 12 * L); c15.intoArray(acc, ao + 13 * L); c16.intoArray(acc, ao + 14 * L); c17.intoArray(acc, ao + 15 * L);
     }
 
     /**

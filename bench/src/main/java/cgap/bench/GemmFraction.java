@@ -1,0 +1,107 @@
+package cgap.bench;
+
+import cgap.engine.cpu.CpuBackend;
+import cgap.engine.cpu.CpuBuf;
+import cgap.engine.cpu.CpuWeight;
+import cgap.engine.safetensors.DType;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Random;
+
+/**
+ * The batched product's fraction of the FMA peak, measured side by side: each round times the peak
+ * ({@link Ceilings#fmaOnThreads}, register FMA chains) and then the product ({@link CpuBackend#matmul} of an M-row x
+ * against an N × K weight), both on the same number of threads, so the ratio of a round is taken within a few hundred
+ * milliseconds, in one phase of a shared machine whose peak moves by ± 10% between invocations. Prints, per M, the
+ * median GFLOP/s of each and the median of the per-round ratios.
+ *
+ * <pre>./bench/gemm-fraction [--m 64,256] [--k 2048] [--n 8192] [--dtype bf16|f32] [--rounds 11] [--threads 2]</pre>
+ */
+public final class GemmFraction {
+    private GemmFraction() {
+    }
+
+    public static void main(String[] args) {
+        int k = 2048, n = 8192, rounds = 11, threads = 2;
+        int[] ms = {64, 256};
+        DType dt = DType.BF16;
+        for (int i = 0; i < args.length; i += 2) {
+            if (i + 1 >= args.length) throw new IllegalArgumentException("option " + args[i] + " needs a value");
+            String v = args[i + 1];
+            switch (args[i]) {
+                case "--m" -> ms = java.util.Arrays.stream(v.split(",")).mapToInt(Integer::parseInt).toArray();
+                case "--k" -> k = Integer.parseInt(v);
+                case "--n" -> n = Integer.parseInt(v);
+                case "--dtype" -> dt = switch (v.toLowerCase(Locale.ROOT)) {
+                    case "bf16" -> DType.BF16;
+                    case "f32" -> DType.F32;
+                    default -> throw new IllegalArgumentException("--dtype: bf16 or f32, got " + v);
+                };
+                case "--rounds" -> rounds = Integer.parseInt(v);
+                case "--threads" -> threads = Integer.parseInt(v);
+                default -> throw new IllegalArgumentException("unknown option " + args[i] + " (--m --k --n --dtype --rounds --threads)");
+            }
+        }
+        String load = EndToEnd.loadAvg();
+        Random r = new Random(1);
+        MemorySegment seg = Arena.global().allocate((long) n * k * dt.bytes, 64);
+        for (long i = 0; i < (long) n * k; i++) {
+            float v = (float) (r.nextGaussian() * 0.02);
+            if (dt == DType.F32) seg.setAtIndex(ValueLayout.JAVA_FLOAT, i, v);
+            else seg.setAtIndex(ValueLayout.JAVA_SHORT, i, (short) (Float.floatToIntBits(v) >>> 16));
+        }
+        CpuWeight w = new CpuWeight("w", dt, n, k, seg);
+        List<String> rows = new ArrayList<>();
+        try (CpuBackend be = new CpuBackend(threads)) {
+            for (int m : ms) {
+                float[] xs = new float[m * k];
+                for (int i = 0; i < xs.length; i++) xs[i] = (float) r.nextGaussian();
+                CpuBuf x = new CpuBuf(xs, m, k), out = new CpuBuf(m, n);
+                double flop = 2.0 * m * k * n;
+                // warm-up (JIT) of both, then about 0.3 s of each a round, counted from warm timings
+                for (int i = 0; i < 3; i++) Ceilings.fmaOnThreads(threads, 100_000_000L / LANES);
+                for (int i = 0; i < 5; i++) be.matmul(x, w, null, out);
+                long t0 = System.nanoTime();
+                be.matmul(x, w, null, out);
+                int calls = (int) Math.max(3, Math.min(1000, 0.3e9 / Math.max(1, System.nanoTime() - t0)));
+                double peakGuess = Ceilings.fmaOnThreads(threads, 100_000_000L / LANES);
+                long peakIters = (long) (peakGuess * 1e9 * 0.3 / (2.0 * 16 * LANES * threads));
+                double[] gemm = new double[rounds], peak = new double[rounds], ratio = new double[rounds];
+                for (int rd = 0; rd < rounds; rd++) {
+                    peak[rd] = Ceilings.fmaOnThreads(threads, peakIters);
+                    long s = System.nanoTime();
+                    for (int i = 0; i < calls; i++) be.matmul(x, w, null, out);
+                    gemm[rd] = flop * calls / (System.nanoTime() - s);
+                    ratio[rd] = gemm[rd] / peak[rd];
+                    System.err.printf(Locale.ROOT, "gemm-fraction: m %d round %d: product %.1f GFLOP/s, peak %.1f, ratio %.3f%n", m, rd + 1, gemm[rd], peak[rd], ratio[rd]);
+                }
+                rows.add(String.format(Locale.ROOT, "| %d × %d · %d | %s | %d | %.1f | %.1f | **%.2f** (%.2f–%.2f) |", m, k, n, dt, calls,
+                        EndToEnd.median(gemm), EndToEnd.median(peak), EndToEnd.median(ratio), min(ratio), max(ratio)));
+            }
+        }
+        StringBuilder t = new StringBuilder();
+        t.append(String.format(Locale.ROOT, "Batched product against the FMA peak, %d threads, %d alternated rounds (each: the peak, then the products).%n%n", threads, rounds));
+        t.append("| product (M × K · N) | weights | calls a round | product GFLOP/s (median) | FMA peak GFLOP/s (median) | product / peak: median of the rounds (min–max) |\n");
+        t.append("|---|---|---|---|---|---|\n");
+        rows.forEach(row -> t.append(row).append('\n'));
+        t.append('\n').append(EndToEnd.footer(EndToEnd.utcMinute(), "", ". Load average before: " + load + "; after: " + EndToEnd.loadAvg() + ". ",
+                "gemm-fraction", args));
+        System.out.print(t);
+    }
+
+    private static double min(double[] v) {
+        return java.util.Arrays.stream(v).min().orElse(Double.NaN);
+    }
+
+    private static double max(double[] v) {
+        return java.util.Arrays.stream(v).max().orElse(Double.NaN);
+    }
+
+    /** The lane count of Ceilings' vectors (its FLOP count per FMA is 2 · lanes). */
+    private static final int LANES = jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.length();
+}
