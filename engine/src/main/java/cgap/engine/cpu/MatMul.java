@@ -500,7 +500,8 @@ public final class MatMul {
      * Output columns [n0, n1) of x · Wᵀ for any number of rows, x already {@link #prepare}d. With
      * {@link #TILE_MIN_ROWS} rows or more, 8 rows of W at a time are staged as f32 (BF16 widened once for all M rows of
      * x) in a packed layout, and multiplied against 3 rows of x at a time (packed likewise by {@link #prepare}) in a 3×8
-     * tile of 24 vector accumulators. Every output is accumulated exactly as {@link #multiplyRowsPrepared} does it
+     * tile of 24 vector accumulators (two rows left over go in a tile of two, one left over makes the last four rows two
+     * such tiles: {@link #tile2x8}). Every output is accumulated exactly as {@link #multiplyRowsPrepared} does it
      * (lane t mod L of a vector chain over k, lanes summed by {@link #sum1}'s tree, the k-tail added last), so a row's
      * result does not depend on how many other rows are in the call or where it sits: batched and one-at-a-time
      * decoding, prefill and teacher forcing give the same bits.
