@@ -34,6 +34,11 @@ public final class Ceilings {
     private Ceilings() {
     }
 
+    /** Lanes of the vectors {@link #fmaOnThreads} uses: its FLOPs per FMA are 2 · lanes. */
+    static int lanes() {
+        return S.length();
+    }
+
     public static void main(String[] args) throws Exception {
         int threads = 2, reps = 5;
         double gib = 2;

@@ -30,21 +30,26 @@ public final class GemmFraction {
         int k = 2048, n = 8192, rounds = 11, threads = 2;
         int[] ms = {64, 256};
         DType dt = DType.BF16;
+        String usage = " (--m M,M… --k K --n N --dtype bf16|f32 --rounds R --threads T)";
         for (int i = 0; i < args.length; i += 2) {
-            if (i + 1 >= args.length) throw new IllegalArgumentException("option " + args[i] + " needs a value");
+            String o = args[i];
+            if (!java.util.Set.of("--m", "--k", "--n", "--dtype", "--rounds", "--threads").contains(o)) {
+                throw new IllegalArgumentException("unknown option " + o + usage);
+            }
+            if (i + 1 >= args.length) throw new IllegalArgumentException("option " + o + " needs a value" + usage);
             String v = args[i + 1];
-            switch (args[i]) {
-                case "--m" -> ms = java.util.Arrays.stream(v.split(",")).mapToInt(Integer::parseInt).toArray();
-                case "--k" -> k = Integer.parseInt(v);
-                case "--n" -> n = Integer.parseInt(v);
+            switch (o) {
+                case "--m" -> ms = java.util.Arrays.stream(v.split(",")).mapToInt(e -> positive(o, e)).toArray();
+                case "--k" -> k = positive(o, v);
+                case "--n" -> n = positive(o, v);
                 case "--dtype" -> dt = switch (v.toLowerCase(Locale.ROOT)) {
                     case "bf16" -> DType.BF16;
                     case "f32" -> DType.F32;
                     default -> throw new IllegalArgumentException("--dtype: bf16 or f32, got " + v);
                 };
-                case "--rounds" -> rounds = Integer.parseInt(v);
-                case "--threads" -> threads = Integer.parseInt(v);
-                default -> throw new IllegalArgumentException("unknown option " + args[i] + " (--m --k --n --dtype --rounds --threads)");
+                case "--rounds" -> rounds = positive(o, v);
+                case "--threads" -> threads = positive(o, v);
+                default -> throw new AssertionError(o);
             }
         }
         String load = EndToEnd.loadAvg();
@@ -94,6 +99,16 @@ public final class GemmFraction {
         System.out.print(t);
     }
 
+    private static int positive(String option, String v) {
+        try {
+            int x = Integer.parseInt(v.strip());
+            if (x > 0) return x;
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new IllegalArgumentException(option + ": expected a positive integer, got \"" + v + "\"");
+    }
+
     private static double min(double[] v) {
         return java.util.Arrays.stream(v).min().orElse(Double.NaN);
     }
@@ -102,6 +117,5 @@ public final class GemmFraction {
         return java.util.Arrays.stream(v).max().orElse(Double.NaN);
     }
 
-    /** The lane count of Ceilings' vectors (its FLOP count per FMA is 2 · lanes). */
-    private static final int LANES = jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.length();
+    private static final int LANES = Ceilings.lanes();
 }

@@ -26,8 +26,8 @@ import java.nio.ByteOrder;
  *   <li>few rows (decode, M &lt; {@link #TILE_MIN_ROWS}): eight rows of W at a time ({@link #STREAMS}), far apart,
  *       BF16 widened in registers;</li>
  *   <li>many rows (prefill, lens, batched decode): eight rows of W staged as f32 (BF16 widened once for all M rows),
- *       multiplied against three rows of x at a time in a 3×8 register tile, both operands packed so that each is
- *       read as one contiguous stream.</li>
+ *       multiplied against three rows of x at a time in a 3×8 register tile (rows left over: 2×8), both operands
+ *       packed so that each is read as one contiguous stream.</li>
  * </ul>
  * Batched decoding, one-token-at-a-time decoding, prefill and teacher forcing therefore give the same bits for the
  * same row (tested). BF16 weights are read 2L at a time as L ints (low halves: even k, high halves: odd k, no
@@ -138,7 +138,7 @@ public final class MatMul {
             int nb = Math.min(OUT_BLOCK, q - rb);
             for (int r0 = rb; r0 < rb + nb; r0 += KERNEL_STEPS) {
                 int r1 = Math.min(rb + nb, r0 + KERNEL_STEPS);
-                if (bf16 && m == 1 && kv == k) dot8Bf16Run(x, k, w, n0, r0, r1, q, acc);
+                if (bf16 && m == 1 && kv == k && k > 0) dot8Bf16Run(x, k, w, n0, r0, r1, q, acc);
                 else if (bf16) dot8Bf16(x, m, k, kv, w, n0, r0, r1, q, acc);
                 else dot8(x, m, k, kv, w, n0, r0, r1, q, acc);
                 for (int r = r0; r < r1; r++) {
@@ -272,7 +272,7 @@ public final class MatMul {
 
     /**
      * {@link #dot8Bf16} for one row of x and k a multiple of 2L (every real width), in one loop over the whole run of
-     * steps: each stream's rows r0..r1 are contiguous in W, so the loop walks each stream straight through and stores
+     * steps: each stream's rows [r0, r1) are contiguous in W, so the loop walks each stream straight through and stores
      * and clears the accumulators where a row ends (same lanes, same order, same bits as {@link #dot8Bf16}). A loop per
      * step made C2 redo its entry work at every step: eight long range checks turned into int bounds, a turn peeled,
      * about 400 instructions against 32 turns of 60 at k 1024. Measured 2026-11-25, alternating with the per-step
@@ -453,10 +453,18 @@ public final class MatMul {
     /**
      * x as the kernels read it, made once per product and shared by its tasks: {@code rows} is x pair-split for BF16
      * weights ({@link #pairSplit}, unchanged for F32); {@code tiles}, for {@link #TILE_MIN_ROWS} rows or more, the
-     * vector part of each group of {@link #TR} rows interleaved step by step (for step s: row 0's L floats, row 1's,
+     * vector part of each group of {@link #TR} rows among the first {@link #tiledRows} interleaved step by step (for step s: row 0's L floats, row 1's,
      * row 2's), so that a tile reads one contiguous stream. The arrays may be longer than needed.
      */
     public record Prepared(float[] rows, float[] tiles, int m, int k, int kv) {
+    }
+
+    /**
+     * The first rows of x, a multiple of {@link #TR}, that go in tiles of three; the rest, two or four rows, go in tiles
+     * of two ({@link #tile2x8}). For m ≥ {@link #TILE_MIN_ROWS}.
+     */
+    static int tiledRows(int m) {
+        return m % TR == 1 ? m - 4 : m - m % TR;
     }
 
     /** The calling thread's buffers for {@link #prepare}: reused by its next product (a decode step makes hundreds). */
@@ -483,7 +491,7 @@ public final class MatMul {
         int kv = vectorPart(bf16, k);
         float[] tiles = null;
         if (m >= TILE_MIN_ROWS) {
-            int m3 = m - m % TR;
+            int m3 = tiledRows(m);
             if (sc.tiles.length < m3 * kv) sc.tiles = new float[m3 * kv];
             tiles = sc.tiles;
             for (int i = 0; i < m3; i += TR) {
@@ -514,8 +522,7 @@ public final class MatMul {
         }
         boolean bf16 = isBf16(dt);
         float[] x = p.rows(), xt = p.tiles();
-        // rows in tiles of three, the rest (two or four) in tiles of two (m ≥ TILE_MIN_ROWS = 4)
-        int m3 = m % TR == 1 ? m - 4 : m - m % TR, tail = k - kv;
+        int m3 = tiledRows(m), tail = k - kv;
         Scratch sc = SCRATCH.get();
         float[] wp = sc.ws(TC * Math.min(KC, kv) + TC * tail);
         float[] tmp = sc.tmp;
@@ -661,7 +668,7 @@ public final class MatMul {
 
     /**
      * Stages elements [t0, t1) of the vector part of W rows [j, j + 8) as f32 into wp from its start, packed for
-     * {@link #tile3x8}: step by step (for each step of L floats: row 0's, row 1's, … row 7's), BF16 in the pair-split
+     * {@link #tile3x8} and {@link #tile2x8}: step by step (for each step of L floats: row 0's, row 1's, … row 7's), BF16 in the pair-split
      * order of {@link #pairSplit}. t0 and t1 are multiples of 2L.
      */
     static void stagePacked(MemorySegment w, boolean bf16, long j, int k, int t0, int t1, float[] wp) {
