@@ -17,7 +17,6 @@ import java.util.Arrays;
 import java.util.Locale;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.IntStream;
 
 /**
  * The raw-lens sweep of one token step of {@code cgap run} against its GEMM alone.
@@ -121,7 +120,9 @@ public class LensSweepBench {
 
     StepMetrics[] doMetrics() {
         StepMetrics[] out = new StepMetrics[batch];
-        IntStream.range(0, batch).parallel().forEach(a -> out[a] = metrics[a].step(rowsOfSeq[a], null, null));
+        backend.parallel().forRange(batch, 1, (a0, a1) -> {
+            for (int a = a0; a < a1; a++) out[a] = metrics[a].step(rowsOfSeq[a], null, null);
+        });
         return out;
     }
 
@@ -132,6 +133,7 @@ public class LensSweepBench {
     }
 
     Buf sweepH, sweepNorm, sweepLogits;
+    float[][][] residRows; // [B][L][d]: the residual rows per sequence and layer, as Activations holds them
     float[][][] sweepRows; // [B][L][V], reused every step as Side reuses its rows
 
     StepMetrics[] doSweep() {
@@ -141,20 +143,22 @@ public class LensSweepBench {
             sweepNorm = backend.alloc(rows, d);
             sweepLogits = backend.alloc(rows, vocab);
             sweepRows = new float[batch][layers][vocab];
+            residRows = new float[batch][layers][];
+            for (int a = 0; a < batch; a++)
+                for (int l = 0; l < layers; l++) residRows[a][l] = Arrays.copyOfRange(resid, (a * layers + l) * d, (a * layers + l + 1) * d);
         }
         // Side's decoder: the step's residual rows into a reused device buffer, Model.unembed(Buf, Buf) (norm + head),
-        // each sequence's rows read into its reused [L][V] arrays, one Metrics per sequence, sequences in parallel
+        // each sequence's rows read into its reused [L][V] arrays, one Metrics per sequence (with the residual rows the
+        // activations already hold), sequences spread over the backend's own thread team as Side does
         backend.writeRows(sweepH, 0, rows, resid, 0);
         backend.rmsNorm(sweepH, norm, 0f, 1e-5, d, sweepNorm);
         backend.matmul(sweepNorm, head, null, sweepLogits);
         StepMetrics[] out = new StepMetrics[batch];
-        IntStream.range(0, batch).parallel().forEach(a -> {
-            float[][] res = new float[layers][];
-            for (int l = 0; l < layers; l++) {
-                backend.readRows(sweepLogits, a * layers + l, 1, sweepRows[a][l], 0);
-                res[l] = Arrays.copyOfRange(resid, (a * layers + l) * d, (a * layers + l + 1) * d);
+        backend.parallel().forRange(batch, 1, (a0, a1) -> {
+            for (int a = a0; a < a1; a++) {
+                for (int l = 0; l < layers; l++) backend.readRows(sweepLogits, a * layers + l, 1, sweepRows[a][l], 0);
+                out[a] = metrics[a].step(sweepRows[a], residRows[a], null);
             }
-            out[a] = metrics[a].step(sweepRows[a], res, null);
         });
         return out;
     }
