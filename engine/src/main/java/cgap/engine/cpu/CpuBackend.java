@@ -16,7 +16,7 @@ import java.lang.foreign.ValueLayout;
 
 /**
  * The reference backend: f32 activations in heap arrays, weights read in place from the memory-mapped checkpoint,
- * matrix products on the Vector API, spread over a thread pool.
+ * matrix products on the Vector API, spread over a {@link Parallel} thread team.
  */
 public final class CpuBackend implements Backend {
     private final Parallel par;
@@ -168,16 +168,17 @@ public final class CpuBackend implements Backend {
                 int a = Math.max(q0, unit0[i]), e = Math.min(q1, unit0[i + 1]);
                 if (a >= e) continue;
                 int n = ws[i].rows();
-                MatMul.multiplyPrepared(xp, ws[i].seg(), ws[i].dtype(), n, os[i], (a - unit0[i]) * u, Math.min(n, (e - unit0[i]) * u));
+                MatMul.multiplyPrepared(xp, ws[i].seg(), n, os[i], (a - unit0[i]) * u, Math.min(n, (e - unit0[i]) * u));
             }
         });
         for (int i = 0; i < count; i++) {
             if (biases[i] == null) continue;
             CpuWeight bw = w(biases[i]);
             int n = ws[i].rows();
-            float[] o = os[i];
+            float[] o = os[i], bv = new float[n];
+            for (int j = 0; j < n; j++) bv[j] = MatMul.scalar(bw.seg(), bw.dtype(), j);
             for (int r = 0; r < m; r++)
-                for (int j = 0; j < n; j++) o[r * n + j] += MatMul.scalar(bw.seg(), bw.dtype(), j);
+                for (int j = 0; j < n; j++) o[r * n + j] += bv[j];
         }
     }
 

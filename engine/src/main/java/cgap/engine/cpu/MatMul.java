@@ -5,7 +5,6 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -124,12 +123,11 @@ public final class MatMul {
      * vector accumulators in a per-thread buffer; their lane sums and k-tails follow ({@link #finishRows4}). With one
      * call per step, C2's entry work (eight row bases re-derived, the first turn of a loop of only k/32 turns peeled and
      * range-checked) recurs every 16 KiB: gemv-anatomy, k 1024, same fast memory phase (2026-11-25), product / read 0.73
-     * with one step a call against 0.83 with 32. Results are gathered per stream for {@link #OUT_BLOCK} steps in a
+     * with one step a call against 0.83 with 32; 16 are kept, half the per-thread accumulator buffer of 32. Results are gathered per stream for {@link #OUT_BLOCK} steps in a
      * per-thread buffer that stays in L1 and then copied out in runs: written straight to out, G scattered stores per
      * step each missed the cache once the weights had streamed past, and cost about a tenth of the GEMV's time.
      */
-    private static void multiplyRowsPrepared(float[] x, int m, int k, MemorySegment w, DType dt, int n, float[] out, int n0, int n1) {
-        boolean bf16 = isBf16(dt);
+    private static void multiplyRowsPrepared(float[] x, int m, int k, MemorySegment w, boolean bf16, int n, float[] out, int n0, int n1) {
         int kv = vectorPart(bf16, k), g = STREAMS;
         Scratch sc = SCRATCH.get();
         float[] acc = sc.acc(KERNEL_STEPS * m * g * L), res = sc.res(m * g * OUT_BLOCK);
@@ -454,9 +452,10 @@ public final class MatMul {
      * x as the kernels read it, made once per product and shared by its tasks: {@code rows} is x pair-split for BF16
      * weights ({@link #pairSplit}, unchanged for F32); {@code tiles}, for {@link #TILE_MIN_ROWS} rows or more, the
      * vector part of each group of {@link #TR} rows among the first {@link #tiledRows} interleaved step by step (for step s: row 0's L floats, row 1's,
-     * row 2's), so that a tile reads one contiguous stream. The arrays may be longer than needed.
+     * row 2's), so that a tile reads one contiguous stream. The arrays may be longer than needed. {@code bf16}: the weights'
+     * type x was prepared for (BF16 or F32), which is the type the product then reads.
      */
-    public record Prepared(float[] rows, float[] tiles, int m, int k, int kv) {
+    public record Prepared(float[] rows, float[] tiles, int m, int k, int kv, boolean bf16) {
     }
 
     /**
@@ -501,7 +500,7 @@ public final class MatMul {
                 }
             }
         }
-        return new Prepared(rows, tiles, m, k, kv);
+        return new Prepared(rows, tiles, m, k, kv, bf16);
     }
 
     /**
@@ -514,20 +513,20 @@ public final class MatMul {
      * result does not depend on how many other rows are in the call or where it sits: batched and one-at-a-time
      * decoding, prefill and teacher forcing give the same bits.
      */
-    public static void multiplyPrepared(Prepared p, MemorySegment w, DType dt, int n, float[] out, int n0, int n1) {
+    public static void multiplyPrepared(Prepared p, MemorySegment w, int n, float[] out, int n0, int n1) {
         int m = p.m(), k = p.k(), kv = p.kv();
         if (m < TILE_MIN_ROWS) {
-            multiplyRowsPrepared(p.rows(), m, k, w, dt, n, out, n0, n1);
+            multiplyRowsPrepared(p.rows(), m, k, w, p.bf16(), n, out, n0, n1);
             return;
         }
-        boolean bf16 = isBf16(dt);
+        boolean bf16 = p.bf16();
         float[] x = p.rows(), xt = p.tiles();
         int m3 = tiledRows(m), tail = k - kv;
         Scratch sc = SCRATCH.get();
-        float[] wp = sc.ws(TC * Math.min(KC, kv) + TC * tail);
+        int wt = TC * Math.min(KC, kv); // the panel's k-tails sit after its block
+        float[] wp = sc.ws(wt + TC * tail);
         float[] tmp = sc.tmp;
         float[] acc = sc.acc(m * TC * L);
-        int wt = TC * Math.min(KC, kv); // the panel's k-tails sit after its block
         int j = n0;
         for (; j + TC <= n1; j += TC) {
             stageTails(w, bf16, j, k, kv, wp, wt);

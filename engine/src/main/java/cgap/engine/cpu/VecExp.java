@@ -76,13 +76,19 @@ public final class VecExp {
             e.intoArray(a, off + i);
             acc = acc.add(e);
         }
-        double s = 0;
-        for (int j = 0; j < l; j++) s += acc.lane(j);
+        double s = lanes(acc);
         for (; i < n; i++) {
             float e = exp(a[off + i] - shift);
             a[off + i] = e;
             s += e;
         }
+        return s;
+    }
+
+    /** The lanes of v added in order into a double. */
+    public static double lanes(FloatVector v) {
+        double s = 0;
+        for (int i = 0; i < v.length(); i++) s += v.lane(i);
         return s;
     }
 

@@ -30,12 +30,6 @@ public final class LensMath {
     private LensMath() {
     }
 
-    static double lanes(FloatVector v) {
-        double s = 0;
-        for (int i = 0; i < L; i++) s += v.lane(i);
-        return s;
-    }
-
     // ---------------------------------------------------------------- affine translator
 
     /**

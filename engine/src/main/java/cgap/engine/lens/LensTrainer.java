@@ -6,6 +6,7 @@ import cgap.engine.Model;
 import cgap.engine.ModelLoadException;
 import cgap.engine.Point;
 import cgap.engine.Session;
+import cgap.engine.cpu.CpuBackend;
 import cgap.engine.cpu.Parallel;
 import cgap.engine.safetensors.DType;
 import cgap.engine.safetensors.SafeTensorFile;
@@ -132,6 +133,8 @@ public final class LensTrainer implements AutoCloseable {
     private final LensHead head;
     private final int layers, d;
     private final Parallel par;
+    /** Whether {@link #par} was made here (and is closed here) rather than borrowed from the model's backend. */
+    private final boolean ownsPar;
     private final ConcurrentLinkedDeque<ProbeLoss> workspaces = new ConcurrentLinkedDeque<>();
     private final String dataHash;
     private double[] rawKl;
@@ -149,7 +152,15 @@ public final class LensTrainer implements AutoCloseable {
         this.head = new LensHead(model);
         this.layers = model.numLayers();
         this.d = model.hiddenSize();
-        this.par = new Parallel(settings.threads());
+        // the probes run on the model's own CPU team when it has the threads asked for: one team, not two that spin on
+        // the same cores in turn (Parallel's helpers poll after each job); the bodies make no backend calls
+        if (model.backend() instanceof CpuBackend cb && cb.parallel().threads() == settings.threads()) {
+            this.par = cb.parallel();
+            this.ownsPar = false;
+        } else {
+            this.par = new Parallel(settings.threads());
+            this.ownsPar = true;
+        }
         this.dataHash = hashData(this.train, this.validation);
     }
 
@@ -479,9 +490,9 @@ public final class LensTrainer implements AutoCloseable {
         System.arraycopy(v, 0, into, 0, v.length);
     }
 
-    /** Releases the probe pool. */
+    /** Releases the probe pool when it is the trainer's own. */
     @Override
     public void close() {
-        par.close();
+        if (ownsPar) par.close();
     }
 }

@@ -101,7 +101,7 @@ public final class ProbeLoss {
                 FloatVector diff = FloatVector.fromArray(F, sf, o + i).sub(FloatVector.fromArray(F, logits, o + i));
                 acc = FloatVector.fromArray(F, p, o + i).fma(diff, acc);
             }
-            double cross = LensMath.lanes(acc);
+            double cross = VecExp.lanes(acc);
             for (; i < v; i++) cross += p[o + i] * (sf[o + i] - logits[o + i]);
             float m = LensMath.max(logits, o, v);
             double sum = VecExp.expShifted(logits, o, v, m);
