@@ -1,4 +1,5 @@
-# Sourced by the launchers in bench/ (e2e, jmh, ceilings, decode-profile, gemv-anatomy, lens-sweep, scaling):
+# Sourced by the launchers in bench/ (e2e, jmh, ceilings, gemm-fraction, decode-profile, gemv-anatomy, lens-sweep,
+# scaling):
 # selects a JDK 25 or newer (scripts/jdk.sh), builds bench and the modules it needs (mvn package, quiet), exports
 # CGAP_ROOT (this repository, where the benchmarks find tools/ and bench/native/), and defines
 #   cgap_bench_exec MAIN [ARG...]

@@ -5,7 +5,7 @@
  * the same per-thread chunks, so that the difference between the two is what the Java compilation costs. The lane sums
  * are gcc's tree (lane i + lane i+8, then +4, +2, +1), the same as MatMul.sum1's, so the outputs agree bit for bit;
  * the benchmark checks them (to 1e-4 of the largest, in case a compiler orders the sums differently).
- * Built by GemvAnatomy with gcc -O3 -march=native (AVX-512F needed).
+ * Built by NativeGemv.build with gcc -O3 -march=native (AVX-512F needed).
  */
 #include <immintrin.h>
 #include <stddef.h>
@@ -30,14 +30,15 @@ static float dot1(const char *w, const float *xp, int k) {
     return s;
 }
 
-/* Rows [n0, n0 + G·q) in steps of G rows q apart; G a constant after inlining, so the accumulators stay in registers. */
-static inline __attribute__((always_inline)) void steps(const char *w, const float *xp, int k, int n0, int q, float *out, const int G) {
+/* Rows [n0, n0 + G·q) in steps of G = 8 rows q apart (MatMul.STREAMS), the accumulators in registers. */
+#define G 8
+static void steps(const char *w, const float *xp, int k, int n0, int q, float *out) {
     const __m512i hi = _mm512_set1_epi32((int) 0xffff0000);
     int kv = k - k % 32;
     size_t rb = 2 * (size_t) k, st = (size_t) q * rb;
     for (int r = 0; r < q; r++) {
         const char *p = w + (size_t) (n0 + r) * rb;
-        __m512 a[8];
+        __m512 a[G];
         for (int s = 0; s < G; s++) a[s] = _mm512_setzero_ps();
         for (int t = 0; t < kv; t += 32) {
             __m512 xe = _mm512_loadu_ps(xp + t), xd = _mm512_loadu_ps(xp + t + 16);
@@ -61,10 +62,9 @@ static inline __attribute__((always_inline)) void steps(const char *w, const flo
 }
 
 /* out[j] for W rows j in [n0, n1); w is the whole row-major BF16 weight of k columns; xp is x pair-split as MatMul's;
-   g (4 or 8) rows a step; MatMul takes MatMul.STREAMS (8). */
-void cgap_gemv_bf16_rows(const char *w, const float *xp, int k, int n0, int n1, float *out, int g) {
-    int q = (n1 - n0) / g;
-    if (g == 8) steps(w, xp, k, n0, q, out, 8);
-    else steps(w, xp, k, n0, q, out, 4);
-    for (int j = n0 + g * q; j < n1; j++) out[j] = dot1(w + (size_t) j * 2 * (size_t) k, xp, k);
+   eight rows a step, as MatMul.STREAMS. */
+void cgap_gemv_bf16_rows(const char *w, const float *xp, int k, int n0, int n1, float *out) {
+    int q = (n1 - n0) / G;
+    steps(w, xp, k, n0, q, out);
+    for (int j = n0 + G * q; j < n1; j++) out[j] = dot1(w + (size_t) j * 2 * (size_t) k, xp, k);
 }

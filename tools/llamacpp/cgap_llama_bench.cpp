@@ -107,9 +107,7 @@ int main(int argc, char ** argv) {
     llama_model * model = cgap::load_model(model_path);
     const llama_vocab * vocab = llama_model_get_vocab(model);
     const int n_vocab = llama_vocab_n_tokens(vocab);
-    for (llama_token t : tokens) {
-        if (t >= n_vocab) die("token id " + std::to_string(t) + " >= n_vocab " + std::to_string(n_vocab));
-    }
+    cgap::check_tokens(tokens, n_vocab);
 
     const uint32_t n_total = static_cast<uint32_t>(tokens.size() + n_decode);
     llama_context_params cparams = cgap::context_params(n_total, static_cast<uint32_t>(tokens.size()), n_threads);

@@ -123,4 +123,11 @@ inline int argmax(const float * v, int n) {
     return best;
 }
 
+// Dies unless every token id is below the model's vocabulary size.
+inline void check_tokens(const std::vector<llama_token> & tokens, int n_vocab) {
+    for (llama_token t : tokens) {
+        if (t >= n_vocab) die("token id " + std::to_string(t) + " >= n_vocab " + std::to_string(n_vocab));
+    }
+}
+
 } // namespace cgap

@@ -133,9 +133,7 @@ int main(int argc, char ** argv) {
     const int n_vocab = llama_vocab_n_tokens(vocab);
     const int n_embd = llama_model_n_embd(model);
     const int n_layer = llama_model_n_layer(model);
-    for (llama_token t : tokens) {
-        if (t >= n_vocab) die("token id " + std::to_string(t) + " >= n_vocab " + std::to_string(n_vocab));
-    }
+    cgap::check_tokens(tokens, n_vocab);
 
     CaptureState st;
     st.all = all;

@@ -45,8 +45,7 @@ public final class DecodeProfile {
         Map<String, String> d = new LinkedHashMap<>(EndToEnd.MODEL_DEFAULTS);
         d.putAll(Map.of("dtype", "bf16", "prompt", "128", "decode", "64", "rounds", "5", "threads", "2"));
         Map<String, String> o = EndToEnd.options(args, d, List.of("model", "heads", "kv-heads", "intermediate"));
-        int prompt = Integer.parseInt(o.get("prompt")), decode = Integer.parseInt(o.get("decode")), rounds = Integer.parseInt(o.get("rounds")),
-                threads = Integer.parseInt(o.get("threads"));
+        int prompt = EndToEnd.i(o, "prompt"), decode = EndToEnd.i(o, "decode"), rounds = EndToEnd.i(o, "rounds"), threads = EndToEnd.i(o, "threads");
         Path dir = o.containsKey("model") ? Path.of(o.get("model"))
                 : EndToEnd.ensureModel(EndToEnd.spec(EndToEnd.withShape(o), o.get("dtype")), Path.of(o.get("cache")), System.err,
                         "decode-profile");
@@ -92,7 +91,7 @@ public final class DecodeProfile {
                         prodBytes += op.weightBytes;
                     }
                 }
-                msPerStep.computeIfAbsent("(outside the backend: argmax, bookkeeping)", k -> new double[rounds])[r] = (stepNanos - opNanos) / 1e6 / decode;
+                msPerStep.computeIfAbsent("(outside the timed ops: buffer alloc/read/write, argmax, bookkeeping)", k -> new double[rounds])[r] = (stepNanos - opNanos) / 1e6 / decode;
                 long weightBytes = 0;
                 for (Weight w : be.weights.values()) weightBytes += TimedBackend.bytes(w);
                 readGbs[r] = weightBytes / readSecs / 1e9;

@@ -169,7 +169,7 @@ public final class EndToEnd {
         for (String dt : dtypes) {
             SyntheticLlama spec = spec(o, dt);
             if (first == null) first = spec;
-            Path dir = ensureModel(spec, cache, log);
+            Path dir = ensureModel(spec, cache, log, "e2e");
             Path gguf = ensureGguf(dir, log);
             log.printf("e2e: %s: %d runs of prompt %d + decode %d, %d threads%n", dt, runs, prompt, decode, threads);
             try (Worker w = new Worker(dir, threads, csv, decode, log)) {
@@ -239,10 +239,6 @@ public final class EndToEnd {
             Files.writeString(out, text);
         }
         return new Report(rows, text);
-    }
-
-    static Path ensureModel(SyntheticLlama spec, Path cache, PrintStream log) throws IOException {
-        return ensureModel(spec, cache, log, "e2e");
     }
 
     /** cache/spec.id(), written there first unless a finished copy is there; progress on log, each line led by "tag: ". */
@@ -508,11 +504,11 @@ public final class EndToEnd {
         return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
     }
 
-    private static double min(double[] v) {
+    static double min(double[] v) {
         return Arrays.stream(v).min().orElse(Double.NaN);
     }
 
-    private static double max(double[] v) {
+    static double max(double[] v) {
         return Arrays.stream(v).max().orElse(Double.NaN);
     }
 

@@ -86,7 +86,7 @@ public final class GemmFraction {
                     System.err.printf(Locale.ROOT, "gemm-fraction: m %d round %d: product %.1f GFLOP/s, peak %.1f, ratio %.3f%n", m, rd + 1, gemm[rd], peak[rd], ratio[rd]);
                 }
                 rows.add(String.format(Locale.ROOT, "| %d × %d · %d | %s | %d | %.1f | %.1f | **%.2f** (%.2f–%.2f) |", m, k, n, dt, calls,
-                        EndToEnd.median(gemm), EndToEnd.median(peak), EndToEnd.median(ratio), min(ratio), max(ratio)));
+                        EndToEnd.median(gemm), EndToEnd.median(peak), EndToEnd.median(ratio), EndToEnd.min(ratio), EndToEnd.max(ratio)));
             }
         }
         StringBuilder t = new StringBuilder();
@@ -107,14 +107,6 @@ public final class GemmFraction {
             // reported below
         }
         throw new IllegalArgumentException(option + ": expected a positive integer, got \"" + v + "\"");
-    }
-
-    private static double min(double[] v) {
-        return java.util.Arrays.stream(v).min().orElse(Double.NaN);
-    }
-
-    private static double max(double[] v) {
-        return java.util.Arrays.stream(v).max().orElse(Double.NaN);
     }
 
     private static final int LANES = Ceilings.lanes();

@@ -62,8 +62,7 @@ public final class GemvAnatomy {
             case "f32" -> DType.F32;
             default -> throw new IllegalArgumentException("--dtype must be bf16 or f32, got " + o.get("dtype"));
         };
-        int k = Integer.parseInt(o.get("k")), n = Integer.parseInt(o.get("n")), rounds = Integer.parseInt(o.get("rounds")),
-                threads = Integer.parseInt(o.get("threads"));
+        int k = EndToEnd.i(o, "k"), n = EndToEnd.i(o, "n"), rounds = EndToEnd.i(o, "rounds"), threads = EndToEnd.i(o, "threads");
         if (k % 32 != 0) throw new IllegalArgumentException("--k must be a multiple of 32 (whole 64-byte vectors per row), got " + k);
         boolean nat = switch (o.get("native")) {
             case "yes" -> true;
@@ -99,8 +98,8 @@ public final class GemvAnatomy {
             float[] sink = new float[n];
             int kinds = nat ? 4 : 3, streams = MatMul.STREAMS;
             double[][] gbs = new double[kinds][rounds];
-            NativeGemv ng = nat ? NativeGemv.build(arena, xs, k, n, streams) : null;
-            // warm-up rounds: at least 2, and at least 1 GiB through each kind, so that C2 has compiled all three
+            NativeGemv ng = nat ? NativeGemv.build(arena, xs, k, n) : null;
+            // warm-up rounds: at least 2, and at least 1 GiB through each kind, so that C2 has compiled every kind
             int warm = (int) Math.max(2, Math.min(1000, (1L << 30) / bytes + 1));
             System.err.printf(Locale.ROOT, "gemv-anatomy: %d x %d %s (%.0f MiB, mapped), %d threads, %d rounds (+%d warm-up); load average %s%n",
                     n, k, dt, bytes / 1048576.0, threads, rounds, warm, EndToEnd.loadAvg());

@@ -28,7 +28,8 @@ import java.util.concurrent.TimeUnit;
  * {@link #sweep} times exactly what {@code cgap.diagnostics.run.Side}'s decoder does with the logits: the
  * {@code Model.unembed} steps into reused buffers (write, rmsNorm, matmul), each row read into its sequence's reused
  * array, and one
- * {@link Metrics} per sequence in a parallel stream (one sequence per task, as Side does).
+ * {@link Metrics} per sequence on the backend's thread team ({@code Parallel.forRange}, one sequence per task, as
+ * Side does).
  *
  * <p>The head is random BF16 in an {@link Arena} (no model file). Shapes ({@code shape} = L-d-V-B):
  * {@code 16-1024-32000-8} (a 16-layer d 1024 Llama-2-vocabulary model, batch 8) and {@code 32-2048-128256-4}
@@ -92,6 +93,14 @@ public class LensSweepBench {
         rowsOfSeq = new float[batch][layers][];
         for (int q = 0; q < batch; q++)
             for (int l = 0; l < layers; l++) rowsOfSeq[q][l] = Arrays.copyOfRange(logits.data(), (q * layers + l) * vocab, (q * layers + l + 1) * vocab);
+        // the sweep's reused buffers, made here so that no timed sweep makes them
+        sweepH = backend.alloc(rows, d);
+        sweepNorm = backend.alloc(rows, d);
+        sweepLogits = backend.alloc(rows, vocab);
+        sweepRows = new float[batch][layers][vocab];
+        residRows = new float[batch][layers][];
+        for (int q = 0; q < batch; q++)
+            for (int l = 0; l < layers; l++) residRows[q][l] = Arrays.copyOfRange(resid, (q * layers + l) * d, (q * layers + l + 1) * d);
         System.out.printf(Locale.ROOT, "%n# lens sweep L=%d d=%d V=%d B=%d, %d threads: head %.0f MB BF16, logits %.1f MB f32, %.2f GFLOP per GEMM%n",
                 layers, d, vocab, batch, threads, n * 2 / 1e6, (double) rows * vocab * 4 / 1e6, 2.0 * rows * d * vocab / 1e9);
     }
@@ -138,15 +147,6 @@ public class LensSweepBench {
 
     StepMetrics[] doSweep() {
         int rows = batch * layers;
-        if (sweepH == null) {
-            sweepH = backend.alloc(rows, d);
-            sweepNorm = backend.alloc(rows, d);
-            sweepLogits = backend.alloc(rows, vocab);
-            sweepRows = new float[batch][layers][vocab];
-            residRows = new float[batch][layers][];
-            for (int a = 0; a < batch; a++)
-                for (int l = 0; l < layers; l++) residRows[a][l] = Arrays.copyOfRange(resid, (a * layers + l) * d, (a * layers + l + 1) * d);
-        }
         // Side's decoder: the step's residual rows into a reused device buffer, Model.unembed(Buf, Buf) (norm + head),
         // each sequence's rows read into its reused [L][V] arrays, one Metrics per sequence (with the residual rows the
         // activations already hold), sequences spread over the backend's own thread team as Side does

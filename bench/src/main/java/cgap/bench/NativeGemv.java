@@ -23,10 +23,9 @@ import java.nio.file.Path;
 final class NativeGemv {
     private final MethodHandle rows;
     private final MemorySegment x, out;
-    private final int k, n, g;
+    private final int k, n;
 
-    private NativeGemv(MethodHandle rows, MemorySegment x, MemorySegment out, int k, int n, int g) {
-        this.g = g;
+    private NativeGemv(MethodHandle rows, MemorySegment x, MemorySegment out, int k, int n) {
         this.rows = rows;
         this.x = x;
         this.out = out;
@@ -35,7 +34,7 @@ final class NativeGemv {
     }
 
     /** Compiles the C source (under the repository root, {@link LlamaCppReference#repoRoot}) and binds it; x is prepared as MatMul does. */
-    static NativeGemv build(Arena arena, float[] xs, int k, int n, int g) throws IOException {
+    static NativeGemv build(Arena arena, float[] xs, int k, int n) throws IOException {
         Path src = LlamaCppReference.repoRoot().resolve("bench/native/gemv_bf16.c");
         if (!Files.isRegularFile(src)) throw new IOException("--native yes: C source not found at " + src.toAbsolutePath());
         Path lib = Files.createTempFile("cgap-gemv-bf16", ".so");
@@ -51,17 +50,17 @@ final class NativeGemv {
         }
         MethodHandle h = Linker.nativeLinker().downcallHandle(SymbolLookup.libraryLookup(lib, arena).find("cgap_gemv_bf16_rows").orElseThrow(),
                 FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
-                        ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
+                        ValueLayout.ADDRESS));
         float[] pair = MatMul.prepare(xs, 1, k, DType.BF16).rows();
         MemorySegment x = arena.allocate(4L * k, 64);
         MemorySegment.copy(pair, 0, x, ValueLayout.JAVA_FLOAT, 0, k);
-        return new NativeGemv(h, x, arena.allocate(4L * n, 64), k, n, g);
+        return new NativeGemv(h, x, arena.allocate(4L * n, 64), k, n);
     }
 
-    /** Outputs [n0, n1) of W·x, W the whole mapped BF16 weight, g rows per step as the product takes them. */
+    /** Outputs [n0, n1) of W·x, W the whole mapped BF16 weight, eight rows per step as the product takes them. */
     void rows(MemorySegment w, int n0, int n1) {
         try {
-            rows.invokeExact(w, x, k, n0, n1, out, g);
+            rows.invokeExact(w, x, k, n0, n1, out);
         } catch (Throwable e) {
             throw new IllegalStateException("native GEMV rows [" + n0 + ", " + n1 + ")", e);
         }

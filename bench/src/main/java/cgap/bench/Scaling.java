@@ -83,11 +83,11 @@ public final class Scaling {
     }
 
     public static Result run(String[] args, PrintStream log) throws Exception {
-        Map<String, String> d = new LinkedHashMap<>(Map.of("layers", "8", "hidden", "512", "heads", "8", "kv-heads", "4",
+        Map<String, String> defaults = new LinkedHashMap<>(Map.of("layers", "8", "hidden", "512", "heads", "8", "kv-heads", "4",
                 "intermediate", "1408", "vocab", "32000", "vocab-prompt", "128", "steps", "16", "warmup", "4", "threads", "2"));
-        d.putAll(Map.of("seed", "1", "prompts", "128,256,512,1024,2048,4096", "vocabs", "32000,64000,128256,256000",
+        defaults.putAll(Map.of("seed", "1", "prompts", "128,256,512,1024,2048,4096", "vocabs", "32000,64000,128256,256000",
                 "cache", System.getProperty("user.home") + "/.cache/cgap/bench", "out-dir", "docs"));
-        Map<String, String> o = EndToEnd.options(args, d, List.of("md"));
+        Map<String, String> o = EndToEnd.options(args, defaults, List.of("md"));
         int layers = i(o, "layers"), hidden = i(o, "hidden"), heads = i(o, "heads"), kvHeads = i(o, "kv-heads");
         int inter = i(o, "intermediate"), vocab = i(o, "vocab"), vocabPrompt = i(o, "vocab-prompt");
         int steps = i(o, "steps"), warmup = i(o, "warmup"), threads = i(o, "threads");

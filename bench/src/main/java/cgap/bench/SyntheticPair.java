@@ -12,8 +12,6 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
-import java.util.stream.Stream;
 
 /**
  * A synthetic PT/IT pair of any {@link SyntheticLlama} shape that {@code cgap run --pt DIR/pt --it DIR/it} loads:
@@ -52,11 +50,10 @@ public final class SyntheticPair {
      * already written, and writes a config or tokenizer file only when it is missing or its bytes differ.
      */
     public static void write(Path dir, SyntheticLlama m) throws IOException {
-        if (m.vocab() < DefaultPair.BYTE_TOKENIZER_IDS) throw new IllegalArgumentException("vocab must be at least " + DefaultPair.BYTE_TOKENIZER_IDS);
         SyntheticLlama[] sides = {m, new SyntheticLlama(m.layers(), m.hidden(), m.heads(), m.kvHeads(), m.intermediate(), m.vocab(), m.dtype(), m.seed() + 1)};
         String[] names = {"pt", "it"};
         ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-        Map<String, byte[]> tokenizer = tokenizerFiles(dir, m.vocab());
+        Map<String, byte[]> tokenizer = DefaultPair.tokenizerFiles(m.vocab()); // refuses a vocabulary too small, before any write
         for (int s = 0; s < 2; s++) {
             Path p = dir.resolve(names[s]);
             if (!Files.isRegularFile(p.resolve("model.safetensors"))) sides[s].write(p);
@@ -66,25 +63,6 @@ public final class SyntheticPair {
             writeIfChanged(p.resolve("generation_config.json"),
                     "{\n  \"bos_token_id\": 256,\n  \"eos_token_id\": 257\n}\n".getBytes(StandardCharsets.UTF_8));
             for (Map.Entry<String, byte[]> f : tokenizer.entrySet()) writeIfChanged(p.resolve(f.getKey()), f.getValue());
-        }
-    }
-
-    /** The files of {@link DefaultPair#writeTokenizer(Path, int)} by name, written into a scratch folder under dir and read back. */
-    private static Map<String, byte[]> tokenizerFiles(Path dir, int vocab) throws IOException {
-        Files.createDirectories(dir);
-        Path tmp = Files.createTempDirectory(dir, ".tokenizer");
-        try {
-            DefaultPair.writeTokenizer(tmp, vocab);
-            Map<String, byte[]> files = new TreeMap<>();
-            try (Stream<Path> list = Files.list(tmp)) {
-                for (Path f : list.toList()) files.put(f.getFileName().toString(), Files.readAllBytes(f));
-            }
-            return files;
-        } finally {
-            try (Stream<Path> list = Files.list(tmp)) {
-                for (Path f : list.toList()) Files.delete(f);
-            }
-            Files.delete(tmp);
         }
     }
 

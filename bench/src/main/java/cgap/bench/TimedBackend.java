@@ -38,8 +38,8 @@ final class TimedBackend implements Backend {
     }
 
     /** Adds a call that began at t0 and has just returned (the clock is read before the bookkeeping). */
-    private void add(String name, long t0, long bytes) {
-        record(name, System.nanoTime() - t0, bytes);
+    private void timed(String name, long t0) {
+        record(name, System.nanoTime() - t0, 0);
     }
 
     private void record(String name, long nanos, long bytes) {
@@ -111,14 +111,14 @@ final class TimedBackend implements Backend {
     public void copyRows(Buf src, int srcRow0, Buf dst, int dstRow0, int n) {
         long t = System.nanoTime();
         d.copyRows(src, srcRow0, dst, dstRow0, n);
-        add("copyRows", t, 0);
+        timed("copyRows", t);
     }
 
     @Override
     public void embed(Weight table, int[] ids, float scale, Buf out) {
         long t = System.nanoTime();
         d.embed(table, ids, scale, out);
-        add("embed", t, 0);
+        timed("embed", t);
     }
 
     @Override
@@ -148,14 +148,14 @@ final class TimedBackend implements Backend {
     public void rmsNorm(Buf x, Weight w, float offset, double eps, int group, Buf out) {
         long t = System.nanoTime();
         d.rmsNorm(x, w, offset, eps, group, out);
-        add("rmsNorm", t, 0);
+        timed("rmsNorm", t);
     }
 
     @Override
     public void rope(Buf x, int heads, int headDim, int[] positions, RopeTable table) {
         long t = System.nanoTime();
         d.rope(x, heads, headDim, positions, table);
-        add("rope", t, 0);
+        timed("rope", t);
     }
 
     @Override
@@ -167,7 +167,7 @@ final class TimedBackend implements Backend {
     public void kvWrite(KvCache cache, int layer, Buf k, Buf v, int row0, int[] positions) {
         long t = System.nanoTime();
         d.kvWrite(cache, layer, k, v, row0, positions);
-        add("kvWrite", t, 0);
+        timed("kvWrite", t);
     }
 
     @Override
@@ -175,28 +175,28 @@ final class TimedBackend implements Backend {
                           double softcap, int window, Buf out) {
         long t = System.nanoTime();
         d.attention(q, cache, layer, row0, positions, heads, kvHeads, headDim, scale, softcap, window, out);
-        add("attention", t, 0);
+        timed("attention", t);
     }
 
     @Override
     public void gatedAct(Buf gate, Buf up, Activation act, Buf out) {
         long t = System.nanoTime();
         d.gatedAct(gate, up, act, out);
-        add("gatedAct", t, 0);
+        timed("gatedAct", t);
     }
 
     @Override
     public void add(Buf acc, Buf x) {
         long t = System.nanoTime();
         d.add(acc, x);
-        add("add", t, 0);
+        timed("add", t);
     }
 
     @Override
     public void softcap(Buf x, double cap) {
         long t = System.nanoTime();
         d.softcap(x, cap);
-        add("softcap", t, 0);
+        timed("softcap", t);
     }
 
     @Override

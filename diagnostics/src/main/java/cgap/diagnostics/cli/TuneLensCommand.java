@@ -237,6 +237,5 @@ public final class TuneLensCommand {
                 err.printf(Locale.ROOT, "cgap tune-lens: %d steps, %d tokens in %.1f s: %.0f tokens/s%n", stepsRun, tokens, secs, tokens / secs);
             }
         }
-
     }
 }

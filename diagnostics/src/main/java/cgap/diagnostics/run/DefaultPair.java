@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.Random;
 
 /**
@@ -44,7 +45,7 @@ public final class DefaultPair {
         Files.createDirectories(it);
         for (Path p : new Path[]{pt, it}) {
             writeConfig(p);
-            writeTokenizer(p);
+            writeTokenizer(p, VOCAB);
         }
         writeWeights(pt, 1.0);
         writeWeights(it, LATE_MLP_GAIN);
@@ -82,20 +83,20 @@ public final class DefaultPair {
         return String.valueOf((char) (256 + n));
     }
 
-    /** The byte-level tokenizer of this pair (tokenizer.json and tokenizer_config.json with its chat template). */
-    static void writeTokenizer(Path p) throws IOException {
-        writeTokenizer(p, VOCAB);
-    }
-
-    /** Ids a byte-level tokenizer of {@link #writeTokenizer(Path, int)} reserves: the 256 bytes and the special tokens. */
-    public static final int BYTE_TOKENIZER_IDS = VOCAB;
-
     /**
      * A byte-level tokenizer for a synthetic model of {@code vocabSize} ids: ids 0–255 the bytes, then {@code <s>},
      * {@code </s>}, {@code <|user|>}, {@code <|assistant|>}, then filler tokens {@code <xN>} up to the vocabulary
-     * (never produced by encoding), and a minimal chat template. Also used by the benchmarks' synthetic pairs.
+     * (never produced by encoding), and a minimal chat template, written into p: the files of {@link #tokenizerFiles}.
      */
     public static void writeTokenizer(Path p, int vocabSize) throws IOException {
+        for (Map.Entry<String, byte[]> f : tokenizerFiles(vocabSize).entrySet()) Files.write(p.resolve(f.getKey()), f.getValue());
+    }
+
+    /**
+     * The byte-level tokenizer's files by name ({@code tokenizer.json}, {@code tokenizer_config.json} with its chat
+     * template) for {@code vocabSize} ids (see {@link #writeTokenizer}); also what the benchmarks' synthetic pairs write.
+     */
+    public static Map<String, byte[]> tokenizerFiles(int vocabSize) throws IOException {
         if (vocabSize < VOCAB) throw new IllegalArgumentException("a byte-level tokenizer needs at least " + VOCAB + " ids, got " + vocabSize);
         ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         ObjectNode t = json.createObjectNode();
@@ -134,14 +135,16 @@ public final class DefaultPair {
         for (int i = 0; i < SPECIALS.length; i++) vocab.put(SPECIALS[i], 256 + i);
         for (int id = VOCAB; id < vocabSize; id++) vocab.put("<x" + id + ">", id);
         model.putArray("merges");
-        json.writeValue(p.resolve("tokenizer.json").toFile(), t);
+        Map<String, byte[]> files = new java.util.TreeMap<>();
+        files.put("tokenizer.json", json.writeValueAsBytes(t));
         ObjectNode cfg = json.createObjectNode();
         cfg.put("bos_token", "<s>").put("eos_token", "</s>").put("add_bos_token", true);
         cfg.put("chat_template", "{{ bos_token }}{% for message in messages %}{% if message['role'] == 'user' %}"
                 + "{{ '<|user|>\\n' + message['content'] + '\\n' }}{% elif message['role'] == 'assistant' %}"
                 + "{{ '<|assistant|>\\n' + message['content'] + eos_token + '\\n' }}{% endif %}{% endfor %}"
                 + "{% if add_generation_prompt %}{{ '<|assistant|>\\n' }}{% endif %}");
-        json.writeValue(p.resolve("tokenizer_config.json").toFile(), cfg);
+        files.put("tokenizer_config.json", json.writeValueAsBytes(cfg));
+        return files;
     }
 
     static void writeWeights(Path p, double lateGain) throws IOException {
