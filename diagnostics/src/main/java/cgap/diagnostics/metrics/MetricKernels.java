@@ -1,6 +1,7 @@
 package cgap.diagnostics.metrics;
 
 import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.LongVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
@@ -22,8 +23,10 @@ public final class MetricKernels {
     }
 
     /**
-     * One pass over a row of logits: validates it and finds the top-1 id and the top-1 and top-2 logits (no
-     * exponentials: the log-sum-exp comes from {@link #expRow} with the maximum as shift).
+     * Validates a row of logits and finds the top-1 id and the top-1 and top-2 logits (no exponentials: the log-sum-exp
+     * comes from {@link #expRow} with the maximum as shift). Three float-vector passes: the maximum (a NaN or +∞ at an
+     * unmasked id shows there, and {@link #scanScalar} then names the first), the first id holding it, the largest of
+     * the rest ({@link #maxExcept}). The same id and values as {@link #scanScalar} (up to the sign of a zero top-2 logit when +0 and −0 tie).
      *
      * @param out receives {@code out[0] = NaN} (unused), {@code out[1] = top-1 logit}, {@code out[2] = top-2 logit}
      *            (the second-largest entry counting ties, −∞ when there is none)
@@ -31,6 +34,77 @@ public final class MetricKernels {
      * @throws IllegalArgumentException on a NaN or +∞ logit, or when every id is masked or −∞
      */
     public static int scan(float[] row, boolean[] masked, double[] out) {
+        VectorSpecies<Float> sp = FS;
+        int w = sp.length(), vv = row.length - row.length % w;
+        boolean[] mk = masked != null ? masked : VecMath.noMask(row.length);
+        // pass 1: the maximum over the unmasked ids (NaN when one of them is NaN or +inf)
+        float top = maxExcept(row, mk, -1);
+        if (!(top < Float.POSITIVE_INFINITY)) return scanScalar(row, masked, out); // reports the first bad id
+        if (top == Float.NEGATIVE_INFINITY) throw new IllegalArgumentException("every id of the row is masked or -inf");
+        // pass 2: the first unmasked id holding the maximum
+        int arg = -1;
+        FloatVector t = FloatVector.broadcast(sp, top);
+        for (int v = 0; v < vv && arg < 0; v += w) {
+            VectorMask<Float> eq = FloatVector.fromArray(sp, row, v).compare(VectorOperators.EQ, t).andNot(VectorMask.fromArray(sp, mk, v));
+            if (eq.anyTrue()) arg = v + eq.firstTrue();
+        }
+        for (int v = vv; v < row.length && arg < 0; v++) {
+            if (!mk[v] && row[v] == top) arg = v;
+        }
+        // pass 3: the largest of the other unmasked ids (a tie with the maximum counts)
+        float second = maxExcept(row, mk, arg);
+        out[0] = Double.NaN; // log-sum-exp: see expRow
+        out[1] = row[arg];
+        out[2] = second;
+        return arg;
+    }
+
+    /**
+     * The largest row[v] over the ids v ≠ {@code except} with {@code mk[v]} false (−∞ when there is none), or NaN
+     * when one of them is NaN or +∞. Four vector maxima side by side (compare and blend: a NaN never wins a compare,
+     * so it is caught by a separate check), so that the loop is not one long chain of dependent maxima.
+     */
+    private static float maxExcept(float[] row, boolean[] mk, int except) {
+        VectorSpecies<Float> sp = FS;
+        int w = sp.length(), vv = row.length - row.length % w, v = 0;
+        FloatVector ninf = FloatVector.broadcast(sp, Float.NEGATIVE_INFINITY), pinf = FloatVector.broadcast(sp, Float.POSITIVE_INFINITY);
+        FloatVector h0 = ninf, h1 = ninf, h2 = ninf, h3 = ninf;
+        VectorMask<Float> ok = sp.maskAll(true);
+        // a lane index equals except − v only in the vector holding except: that lane is skipped like a masked id
+        for (; v + 4 * w <= vv; v += 4 * w) {
+            FloatVector x0 = FloatVector.fromArray(sp, row, v).blend(ninf, VectorMask.fromArray(sp, mk, v).or(LANE.compare(VectorOperators.EQ, (float) (except - v))));
+            FloatVector x1 = FloatVector.fromArray(sp, row, v + w).blend(ninf, VectorMask.fromArray(sp, mk, v + w).or(LANE.compare(VectorOperators.EQ, (float) (except - v - w))));
+            FloatVector x2 = FloatVector.fromArray(sp, row, v + 2 * w).blend(ninf, VectorMask.fromArray(sp, mk, v + 2 * w).or(LANE.compare(VectorOperators.EQ, (float) (except - v - 2 * w))));
+            FloatVector x3 = FloatVector.fromArray(sp, row, v + 3 * w).blend(ninf, VectorMask.fromArray(sp, mk, v + 3 * w).or(LANE.compare(VectorOperators.EQ, (float) (except - v - 3 * w))));
+            ok = ok.and(x0.compare(VectorOperators.LT, pinf)).and(x1.compare(VectorOperators.LT, pinf))
+                    .and(x2.compare(VectorOperators.LT, pinf)).and(x3.compare(VectorOperators.LT, pinf));
+            h0 = h0.blend(x0, x0.compare(VectorOperators.GT, h0));
+            h1 = h1.blend(x1, x1.compare(VectorOperators.GT, h1));
+            h2 = h2.blend(x2, x2.compare(VectorOperators.GT, h2));
+            h3 = h3.blend(x3, x3.compare(VectorOperators.GT, h3));
+        }
+        for (; v < vv; v += w) {
+            FloatVector x0 = FloatVector.fromArray(sp, row, v).blend(ninf, VectorMask.fromArray(sp, mk, v).or(LANE.compare(VectorOperators.EQ, (float) (except - v))));
+            ok = ok.and(x0.compare(VectorOperators.LT, pinf));
+            h0 = h0.blend(x0, x0.compare(VectorOperators.GT, h0));
+        }
+        if (!ok.allTrue()) return Float.NaN;
+        float m = h0.max(h1).max(h2.max(h3)).reduceLanes(VectorOperators.MAX);
+        for (; v < row.length; v++) {
+            if (mk[v] || v == except) continue;
+            float x = row[v];
+            if (!(x < Float.POSITIVE_INFINITY)) return Float.NaN;
+            if (x > m) m = x;
+        }
+        return m;
+    }
+
+    private static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED;
+    /** Lane indices 0, 1, … of {@link #FS}, as floats (exact below 2^24). */
+    private static final FloatVector LANE = FloatVector.zero(FS).addIndex(1);
+
+    /** {@link #scan} one id at a time: the vector scan's fallback that reports the first bad logit, and its reference. */
+    static int scanScalar(float[] row, boolean[] masked, double[] out) {
         double m1 = Double.NEGATIVE_INFINITY;
         double m2 = Double.NEGATIVE_INFINITY;
         int arg = -1;
