@@ -153,18 +153,9 @@ public final class GemvAnatomy {
         }
     }
 
-    /** Bytes [from, to) of w summed as floats, 4 vectors per step (to − from a multiple of one vector). */
+    /** Bytes [from, to) of w summed as floats (both multiples of 4): {@link Ceilings#sum}, the read of `./bench/ceilings`. */
     static float sum(MemorySegment w, long from, long to) {
-        FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
-        long v = S.vectorByteSize(), off = from;
-        for (; off + 4 * v <= to; off += 4 * v) {
-            a0 = a0.add(FloatVector.fromMemorySegment(S, w, off, ByteOrder.LITTLE_ENDIAN));
-            a1 = a1.add(FloatVector.fromMemorySegment(S, w, off + v, ByteOrder.LITTLE_ENDIAN));
-            a2 = a2.add(FloatVector.fromMemorySegment(S, w, off + 2 * v, ByteOrder.LITTLE_ENDIAN));
-            a3 = a3.add(FloatVector.fromMemorySegment(S, w, off + 3 * v, ByteOrder.LITTLE_ENDIAN));
-        }
-        for (; off < to; off += v) a0 = a0.add(FloatVector.fromMemorySegment(S, w, off, ByteOrder.LITTLE_ENDIAN));
-        return a0.add(a1).add(a2).add(a3).lane(0);
+        return (float) Ceilings.sum(w, from / 4, (to - from) / 4);
     }
 
     /**

@@ -62,9 +62,7 @@ public final class Metrics {
     public StepMetrics step(float[][] logits, float[] finalLogits, float[][] resid, boolean[] masked) {
         int layers = validate(logits, resid, masked);
         int vocab = logits[0].length;
-        if (finalLogits != null && finalLogits.length != vocab) {
-            throw new IllegalArgumentException("final logits have length " + finalLogits.length + ", rows have " + vocab);
-        }
+        if (finalLogits != null) checkFinalLength(finalLogits, vocab);
         double[] max = new double[layers];
         int[] top1 = scanRows(logits, masked, max);
         double finalTop2Logit = scratch[2]; // row L−1's, left by scanRows
@@ -132,9 +130,7 @@ public final class Metrics {
             throw new IllegalArgumentException("resid has " + f.cos.length + " layers, logits have " + layers);
         }
         int vocab = logits[0].length;
-        if (f.logits.length != vocab) {
-            throw new IllegalArgumentException("final logits have length " + f.logits.length + ", rows have " + vocab);
-        }
+        checkFinalLength(f.logits, vocab);
         double[] max = new double[layers];
         int[] top1 = scanRows(logits, f.masked, max);
         rows(vocab);
@@ -280,6 +276,13 @@ public final class Metrics {
     }
 
     /** Shape checks shared with {@link MetricsReference}; returns L. */
+    /** The final logits must have one entry per id of the rows. */
+    private static void checkFinalLength(float[] finalLogits, int vocab) {
+        if (finalLogits.length != vocab) {
+            throw new IllegalArgumentException("final logits have length " + finalLogits.length + ", rows have " + vocab);
+        }
+    }
+
     static int validate(float[][] logits, float[][] resid, boolean[] masked) {
         if (logits == null || logits.length == 0) {
             throw new IllegalArgumentException("logits must have at least one layer");
