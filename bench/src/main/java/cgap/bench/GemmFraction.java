@@ -9,8 +9,10 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Random;
 
 /**
@@ -27,31 +29,21 @@ public final class GemmFraction {
     }
 
     public static void main(String[] args) {
-        int k = 2048, n = 8192, rounds = 11, threads = 2;
-        int[] ms = {64, 256};
-        DType dt = DType.BF16;
         String usage = " (--m M,M… --k K --n N --dtype bf16|f32 --rounds R --threads T)";
-        for (int i = 0; i < args.length; i += 2) {
-            String o = args[i];
-            if (!java.util.Set.of("--m", "--k", "--n", "--dtype", "--rounds", "--threads").contains(o)) {
-                throw new IllegalArgumentException("unknown option " + o + usage);
-            }
-            if (i + 1 >= args.length) throw new IllegalArgumentException("option " + o + " needs a value" + usage);
-            String v = args[i + 1];
-            switch (o) {
-                case "--m" -> ms = java.util.Arrays.stream(v.split(",")).mapToInt(e -> positive(o, e)).toArray();
-                case "--k" -> k = positive(o, v);
-                case "--n" -> n = positive(o, v);
-                case "--dtype" -> dt = switch (v.toLowerCase(Locale.ROOT)) {
-                    case "bf16" -> DType.BF16;
-                    case "f32" -> DType.F32;
-                    default -> throw new IllegalArgumentException("--dtype: bf16 or f32, got " + v);
-                };
-                case "--rounds" -> rounds = positive(o, v);
-                case "--threads" -> threads = positive(o, v);
-                default -> throw new AssertionError(o);
-            }
+        Map<String, String> o;
+        try {
+            o = EndToEnd.options(args, Map.of("m", "64,256", "k", "2048", "n", "8192", "dtype", "bf16", "rounds", "11", "threads", "2"), List.of());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(e.getMessage() + usage, e);
         }
+        int[] ms = Arrays.stream(o.get("m").split(",")).mapToInt(e -> positive("--m", e)).toArray();
+        int k = positive("--k", o.get("k")), n = positive("--n", o.get("n"));
+        int rounds = positive("--rounds", o.get("rounds")), threads = positive("--threads", o.get("threads"));
+        DType dt = switch (o.get("dtype").toLowerCase(Locale.ROOT)) {
+            case "bf16" -> DType.BF16;
+            case "f32" -> DType.F32;
+            default -> throw new IllegalArgumentException("--dtype: bf16 or f32, got " + o.get("dtype"));
+        };
         String load = EndToEnd.loadAvg();
         Random r = new Random(1);
         MemorySegment seg = Arena.global().allocate((long) n * k * dt.bytes, 64);
