@@ -104,7 +104,7 @@ public final class MetricKernels {
     private static final FloatVector LANE = FloatVector.zero(FS).addIndex(1);
 
     /** {@link #scan} one id at a time: the vector scan's fallback that reports the first bad logit, and its reference. */
-    static int scanScalar(float[] row, boolean[] masked, double[] out) {
+    public static int scanScalar(float[] row, boolean[] masked, double[] out) {
         double m1 = Double.NEGATIVE_INFINITY;
         double m2 = Double.NEGATIVE_INFINITY;
         int arg = -1;

@@ -548,6 +548,30 @@ public final class MatMul {
     }
 
     /**
+     * For benchmarks ({@code ./bench/gemm-fraction --tile yes}): the 3 × 8 tile alone, as {@link #multiplyPrepared}
+     * runs it over one staged block of W, without staging, lane sums or k-tails. Runs {@code tiles} tiles (3 rows of x
+     * each, packed as {@link #prepare} packs them) against one block of {@link #KC} floats of 8 W rows, {@code blocks}
+     * times; returns the FLOPs done. xt holds tiles · 3 · KC floats, wp 8 · KC, acc tiles · 24 · L (the accumulators
+     * of the tiles, carried from block to block as in a product). With one tile everything stays in L1; with m/3
+     * tiles x streams from L2 as in an m-row product.
+     */
+    public static long tilesAlone(float[] xt, int tiles, float[] wp, float[] acc, int blocks) {
+        int steps = KC / L;
+        if (xt.length < tiles * TR * KC || wp.length < TC * KC || acc.length < tiles * TR * TC * L) {
+            throw new IllegalArgumentException("tilesAlone: xt needs " + tiles * TR * KC + " floats, wp " + TC * KC + ", acc " + tiles * TR * TC * L);
+        }
+        for (int b = 0; b < blocks; b++) {
+            for (int t = 0; t < tiles; t++) tile3x8(xt, t * TR * KC, 0, steps, wp, acc, t * TR * TC * L, b == 0);
+        }
+        return 2L * TR * TC * KC * tiles * blocks;
+    }
+
+    /** The float counts {@link #tilesAlone} needs for {@code tiles} tiles: {xt, wp, acc}. */
+    public static int[] tilesAloneSizes(int tiles) {
+        return new int[] {tiles * TR * KC, TC * KC, tiles * TR * TC * L};
+    }
+
+    /**
      * x tile rows [i, i+3) (packed at xt[xb ..]) against the TC = 8 staged W rows over steps [s0, s1) of L floats
      * (the block staged in wp from its start); the 24 accumulators live in acc[ao ..] (row r, W row c at
      * ao + (r·8 + c)·L).

@@ -74,4 +74,34 @@ class MatMulTest {
             }
         }
     }
+
+    /** The benchmarks' tile-alone entry: each accumulator lane is its x lane times its W lane summed over the block's steps, over every block. */
+    @Test
+    void tilesAloneAccumulatesEveryLaneOverEveryBlock() {
+        int tiles = 2, blocks = 3, steps = MatMul.KC / MatMul.L, lanes = MatMul.L;
+        int[] sz = MatMul.tilesAloneSizes(tiles);
+        float[] xt = new float[sz[0]], wp = new float[sz[1]], acc = new float[sz[2]];
+        Random r = new Random(3);
+        for (int i = 0; i < xt.length; i++) xt[i] = (float) r.nextGaussian();
+        for (int i = 0; i < wp.length; i++) wp[i] = (float) r.nextGaussian();
+        java.util.Arrays.fill(acc, Float.NaN); // the first block must start from zero, not from what acc held
+        long flops = MatMul.tilesAlone(xt, tiles, wp, acc, blocks);
+        assertEquals(2L * tiles * MatMul.TR * MatMul.TC * MatMul.KC * blocks, flops);
+        for (int t = 0; t < tiles; t++) {
+            for (int row = 0; row < MatMul.TR; row++) {
+                for (int c = 0; c < MatMul.TC; c++) {
+                    for (int l = 0; l < lanes; l++) {
+                        double want = 0;
+                        for (int s = 0; s < steps; s++) {
+                            want += (double) xt[t * MatMul.TR * MatMul.KC + s * MatMul.TR * lanes + row * lanes + l] * wp[s * MatMul.TC * lanes + c * lanes + l];
+                        }
+                        want *= blocks;
+                        float got = acc[t * MatMul.TR * MatMul.TC * lanes + (row * MatMul.TC + c) * lanes + l];
+                        assertEquals(want, got, 1e-3 * (1 + Math.abs(want)), "tile " + t + " row " + row + " W row " + c + " lane " + l);
+                    }
+                }
+            }
+        }
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> MatMul.tilesAlone(new float[1], 1, wp, acc, 1));
+    }
 }
