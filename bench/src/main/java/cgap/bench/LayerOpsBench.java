@@ -18,6 +18,8 @@ import java.util.concurrent.TimeUnit;
  * The non-matmul parts of one layer through {@link CpuBackend}, at the shape of {@code ./bench/e2e}'s model
  * (d 1024, 16 heads / 4 KV heads of 64): RMSNorm of {@code rows} rows, and attention of {@code rows} new queries at
  * the end of a KV cache of {@code context} positions (rows = 1: a decode step; rows = context: a whole prefill).
+ * Each trial prints the FLOPs and bytes of one call of each op, so that a score reads as a fraction of the ceilings
+ * ({@code ./bench/ceilings}: FMA peak, read bandwidth).
  *
  * <pre>./bench/jmh LayerOpsBench</pre>
  */
@@ -61,6 +63,36 @@ public class LayerOpsBench {
         backend.kvWrite(cache, 0, new CpuBuf(gauss(r, context * kvDim), context, kvDim), new CpuBuf(gauss(r, context * kvDim), context, kvDim), 0, all);
         pos = new int[rows];
         for (int i = 0; i < rows; i++) pos[i] = context - rows + i;
+        long keys = 0; // Σ over the new rows of the keys each attends to (its position + 1, causal)
+        for (int p : pos) keys += p + 1;
+        System.out.printf("%n# rmsNorm rows=%d d=%d: %.3f MFLOP and %.3f MB (x read, out written, weight read) per call%n",
+                rows, D, rmsNormFlops(rows) / 1e6, rmsNormBytes(rows) / 1e6);
+        System.out.printf("# attention rows=%d context=%d: %.3f GFLOP (q·k and p·V, 4 per key and head dimension) and %.3f MB of"
+                + " the KV cache (each KV head's keys and values read once) per call%n",
+                rows, context, attentionFlops(keys) / 1e9, attentionBytes(context) / 1e6);
+    }
+
+    /** RMSNorm's arithmetic: a square-add per element for the mean square, then a scale and a weight multiply. */
+    static double rmsNormFlops(int rows) {
+        return 4.0 * rows * D;
+    }
+
+    /** RMSNorm's traffic: x read and out written (f32), the f32 weight read once. */
+    static double rmsNormBytes(int rows) {
+        return 8.0 * rows * D + 4.0 * D;
+    }
+
+    /**
+     * Attention's multiply-adds, counted as 2 FLOPs each: q·k (headDim per key) and p·V (headDim per key), for each
+     * query head over the keys its row attends to; the softmax's exponentials are not counted.
+     */
+    static double attentionFlops(long keys) {
+        return 4.0 * keys * HEADS * HEAD_DIM;
+    }
+
+    /** The KV cache the call needs at least: keys and values of every KV head up to the last position, f32. */
+    static double attentionBytes(int context) {
+        return 2.0 * context * KV_HEADS * HEAD_DIM * 4;
     }
 
     private static float[] gauss(Random r, int n) {

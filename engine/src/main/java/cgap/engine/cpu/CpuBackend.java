@@ -248,12 +248,7 @@ public final class CpuBackend implements Backend {
         int maxPos = -1;
         for (int p : positions) maxPos = Math.max(maxPos, p);
         c.ensure(maxPos + 1);
-        int d = c.kvDim;
-        float[] ks = b(k).data(), vs = b(v).data();
-        for (int r = 0; r < positions.length; r++) {
-            System.arraycopy(ks, (row0 + r) * d, c.k[layer], positions[r] * d, d);
-            System.arraycopy(vs, (row0 + r) * d, c.v[layer], positions[r] * d, d);
-        }
+        c.write(layer, b(k).data(), b(v).data(), row0, positions);
         if (layer == c.layers() - 1) c.length = Math.max(c.length, maxPos + 1);
     }
 
@@ -262,109 +257,14 @@ public final class CpuBackend implements Backend {
                           double scale, double softcap, int window, Buf out) {
         CpuKvCache c = (CpuKvCache) cache;
         checkRows("attention", row0, positions.length, q, out);
-        float[] qs = b(q).data(), os = b(out).data(), ks = c.k[layer], vs = c.v[layer];
-        int group = heads / kvHeads, kvDim = c.kvDim, qCols = q.cols();
-        float fscale = (float) scale;
-        par.forRange(positions.length * heads, 8, (t0, t1) -> {
-            float[] scores = new float[0];
-            float[] acc = new float[4 * MatMul.L];
-            int hv = headDim - headDim % MatMul.L;
-            for (int t = t0; t < t1; t++) {
-                int r = t / heads, h = t % heads, kvh = h / group;
-                int p = positions[r];
-                int lo = window > 0 ? Math.max(0, p - window + 1) : 0;
-                int n = p - lo + 1;
-                if (scores.length < n) scores = new float[Math.max(n, scores.length * 2)];
-                int qo = (row0 + r) * qCols + h * headDim;
-                float max = Float.NEGATIVE_INFINITY;
-                int jk = 0;
-                // q·k: one FMA chain per lane, lanes summed by MatMul's fixed tree, then the head_dim tail; four keys
-                // at a time (independent chains, their trees packed in one sum4: the same bits as one key at a time)
-                for (; jk + 4 <= n; jk += 4) {
-                    int k0 = (lo + jk) * kvDim + kvh * headDim, k1 = k0 + kvDim, k2 = k1 + kvDim, k3 = k2 + kvDim;
-                    FloatVector d0 = FloatVector.zero(MatMul.F), d1 = d0, d2 = d0, d3 = d0;
-                    for (int i = 0; i < hv; i += MatMul.L) {
-                        FloatVector qv = FloatVector.fromArray(MatMul.F, qs, qo + i);
-                        d0 = qv.fma(FloatVector.fromArray(MatMul.F, ks, k0 + i), d0);
-                        d1 = qv.fma(FloatVector.fromArray(MatMul.F, ks, k1 + i), d1);
-                        d2 = qv.fma(FloatVector.fromArray(MatMul.F, ks, k2 + i), d2);
-                        d3 = qv.fma(FloatVector.fromArray(MatMul.F, ks, k3 + i), d3);
-                    }
-                    d0.intoArray(acc, 0);
-                    d1.intoArray(acc, MatMul.L);
-                    d2.intoArray(acc, 2 * MatMul.L);
-                    d3.intoArray(acc, 3 * MatMul.L);
-                    MatMul.sum4(acc, 0);
-                    for (int u = 0; u < 4; u++) {
-                        float s = acc[u];
-                        int ko = k0 + u * kvDim;
-                        for (int i = hv; i < headDim; i++) s += qs[qo + i] * ks[ko + i];
-                        s = score(s, fscale, softcap);
-                        scores[jk + u] = s;
-                        if (s > max) max = s;
-                    }
-                }
-                for (; jk < n; jk++) {
-                    int ko = (lo + jk) * kvDim + kvh * headDim;
-                    FloatVector dv = FloatVector.zero(MatMul.F);
-                    for (int i = 0; i < hv; i += MatMul.L) {
-                        dv = FloatVector.fromArray(MatMul.F, qs, qo + i).fma(FloatVector.fromArray(MatMul.F, ks, ko + i), dv);
-                    }
-                    dv.intoArray(acc, 0);
-                    float s = MatMul.sum1(acc, 0);
-                    for (int i = hv; i < headDim; i++) s += qs[qo + i] * ks[ko + i];
-                    s = score(s, fscale, softcap);
-                    scores[jk] = s;
-                    if (s > max) max = s;
-                }
-                float inv = (float) (1.0 / VecExp.expShifted(scores, 0, n, max));
-                for (int j = 0; j < n; j++) scores[j] *= inv; // the weights p_j, once for all chunks of head_dim
-                int oo = (row0 + r) * out.cols() + h * headDim;
-                int vb = kvh * headDim;
-                // out = Σ_j p_j v_j, each element an FMA chain in j order; four chunks of head_dim at a time
-                // (independent chains), then the remaining chunks one at a time
-                int i4 = 0;
-                for (; i4 + 4 * MatMul.L <= hv; i4 += 4 * MatMul.L) {
-                    FloatVector o0 = FloatVector.zero(MatMul.F), o1 = o0, o2 = o0, o3 = o0;
-                    for (int jj = 0; jj < n; jj++) {
-                        FloatVector pj = FloatVector.broadcast(MatMul.F, scores[jj]);
-                        int vo = (lo + jj) * kvDim + vb + i4;
-                        o0 = pj.fma(FloatVector.fromArray(MatMul.F, vs, vo), o0);
-                        o1 = pj.fma(FloatVector.fromArray(MatMul.F, vs, vo + MatMul.L), o1);
-                        o2 = pj.fma(FloatVector.fromArray(MatMul.F, vs, vo + 2 * MatMul.L), o2);
-                        o3 = pj.fma(FloatVector.fromArray(MatMul.F, vs, vo + 3 * MatMul.L), o3);
-                    }
-                    o0.intoArray(os, oo + i4);
-                    o1.intoArray(os, oo + i4 + MatMul.L);
-                    o2.intoArray(os, oo + i4 + 2 * MatMul.L);
-                    o3.intoArray(os, oo + i4 + 3 * MatMul.L);
-                }
-                for (int i = i4; i < hv; i += MatMul.L) {
-                    FloatVector ov = FloatVector.zero(MatMul.F);
-                    for (int j = 0; j < n; j++) {
-                        ov = FloatVector.broadcast(MatMul.F, scores[j]).fma(FloatVector.fromArray(MatMul.F, vs, (lo + j) * kvDim + vb + i), ov);
-                    }
-                    ov.intoArray(os, oo + i);
-                }
-                for (int i = hv; i < headDim; i++) {
-                    float o = 0;
-                    for (int j = 0; j < n; j++) o = Math.fma(scores[j], vs[(lo + j) * kvDim + vb + i], o);
-                    os[oo + i] = o;
-                }
-            }
-        });
+        Attention.attend(par, b(q).data(), q.cols(), row0, positions, heads, kvHeads, headDim, c.kT[layer], c.v[layer], c.capacity,
+                c.kvDim, (float) scale, softcap, window, b(out).data(), out.cols());
     }
 
     private static void checkRows(String op, int row0, int n, Buf a, Buf b) {
         if (row0 < 0 || row0 + n > a.rows() || row0 + n > b.rows()) {
             throw new IllegalArgumentException(op + ": rows [" + row0 + ", " + (row0 + n) + ") outside buffers of " + a.rows() + " and " + b.rows() + " rows");
         }
-    }
-
-    /** An attention logit from its dot product: scaled, then soft-capped (Gemma 2) when softcap > 0. */
-    private static float score(float dot, float fscale, double softcap) {
-        float s = dot * fscale;
-        return softcap > 0 ? (float) (softcap * Math.tanh(s / softcap)) : s;
     }
 
     @Override
