@@ -110,8 +110,8 @@ final class Attention {
                 }
                 int span = maxP - minLo + 1, kc = g * headDim;
                 float[][] sc = SCORES.get();
-                if (sc[0].length < span) {
-                    int len = Math.max(span, 2 * sc[0].length);
+                if (sc[0].length < span + L) { // + L: the last vector of logits may run past the span
+                    int len = Math.max(span + L, 2 * sc[0].length);
                     for (int i = 0; i < Q; i++) sc[i] = new float[len];
                 }
                 int[] qo = new int[Q];
@@ -120,8 +120,11 @@ final class Attention {
                     qo[i] = (row0 + rs[s]) * qCols + hs[s] * headDim;
                 }
                 // 1-2: logits over the union [minLo, maxP]
-                if (nq == 1) dots1(qs, qo[0], kT, kc, cap, headDim, minLo, span, sc[0]);
-                else dots4(qs, qo, kT, kc, cap, headDim, minLo, span, sc);
+                // a last, partial vector of keys is computed whole where the rows of kT have room for it (lanes past
+                // the span are keys no query of the block sees: their logits are never read)
+                int vspan = minLo + (span + L - 1) / L * L <= cap ? (span + L - 1) / L * L : span;
+                if (nq == 1) dots1(qs, qo[0], kT, kc, cap, headDim, minLo, vspan, span, sc[0]);
+                else dots4(qs, qo, kT, kc, cap, headDim, minLo, vspan, span, sc);
                 // 3: each query's softmax over its own keys, in place (its weights at [lo − minLo, p − minLo])
                 for (int i = 0; i < nq; i++) {
                     int off = los[i] - minLo, n = ps[i] - los[i] + 1;
@@ -176,9 +179,10 @@ final class Attention {
 
     /**
      * Dot products of four queries (q at qs[qo[i]..]) with keys [j0, j0 + span) of KV dimensions [kc, kc + headDim)
-     * of kT, into sc[i][0, span): four queries by four vectors of keys at a time, then one vector, then single keys.
+     * of kT, into sc[i][0, span): four queries by four vectors of keys at a time, then one vector at a time up to
+     * vspan (≥ span when the last vector may run past it), then single keys.
      */
-    private static void dots4(float[] qs, int[] qo, float[] kT, int kc, int cap, int headDim, int j0, int span, float[][] sc) {
+    private static void dots4(float[] qs, int[] qo, float[] kT, int kc, int cap, int headDim, int j0, int vspan, int span, float[][] sc) {
         int q0 = qo[0], q1 = qo[1], q2 = qo[2], q3 = qo[3];
         float[] s0 = sc[0], s1 = sc[1], s2 = sc[2], s3 = sc[3];
         int j = 0;
@@ -204,7 +208,7 @@ final class Attention {
             a20.intoArray(s2, j); a21.intoArray(s2, j + L); a22.intoArray(s2, j + 2 * L); a23.intoArray(s2, j + 3 * L);
             a30.intoArray(s3, j); a31.intoArray(s3, j + L); a32.intoArray(s3, j + 2 * L); a33.intoArray(s3, j + 3 * L);
         }
-        for (; j + L <= span; j += L) {
+        for (; j + L <= vspan; j += L) {
             FloatVector z = FloatVector.zero(F), a0 = z, a1 = z, a2 = z, a3 = z;
             int ko = kc * cap + j0 + j;
             for (int d = 0; d < headDim; d++, ko += cap) {
@@ -231,7 +235,7 @@ final class Attention {
     }
 
     /** {@link #dots4} for one query (q at qs[qo..]), into s[0, span). */
-    private static void dots1(float[] qs, int qo, float[] kT, int kc, int cap, int headDim, int j0, int span, float[] s) {
+    private static void dots1(float[] qs, int qo, float[] kT, int kc, int cap, int headDim, int j0, int vspan, int span, float[] s) {
         int j = 0;
         for (; j + 4 * L <= span; j += 4 * L) {
             FloatVector z = FloatVector.zero(F), a0 = z, a1 = z, a2 = z, a3 = z;
@@ -245,7 +249,7 @@ final class Attention {
             }
             a0.intoArray(s, j); a1.intoArray(s, j + L); a2.intoArray(s, j + 2 * L); a3.intoArray(s, j + 3 * L);
         }
-        for (; j + L <= span; j += L) {
+        for (; j + L <= vspan; j += L) {
             FloatVector a0 = FloatVector.zero(F);
             int ko = kc * cap + j0 + j;
             for (int d = 0; d < headDim; d++, ko += cap) a0 = FloatVector.broadcast(F, qs[qo + d]).fma(FloatVector.fromArray(F, kT, ko), a0);
