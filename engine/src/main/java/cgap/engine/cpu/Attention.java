@@ -93,7 +93,7 @@ final class Attention {
                        float[] os, int oCols) {
         int group = heads / kvHeads, perHead = positions.length * group, blocks = (perHead + Q - 1) / Q;
         par.forRange(kvHeads * blocks, 1, (u0, u1) -> {
-            int[] rs = new int[Q], hs = new int[Q], los = new int[Q], ps = new int[Q];
+            int[] rs = new int[Q], hs = new int[Q], los = new int[Q], ps = new int[Q], qo = new int[Q], oo = new int[Q];
             for (int u = u0; u < u1; u++) {
                 int g = u / blocks, first = (u % blocks) * Q, nq = Math.min(Q, perHead - first);
                 int minLo = Integer.MAX_VALUE, maxLo = 0, minP = Integer.MAX_VALUE, maxP = 0;
@@ -114,7 +114,6 @@ final class Attention {
                     int len = Math.max(span + L, 2 * sc[0].length);
                     for (int i = 0; i < Q; i++) sc[i] = new float[len];
                 }
-                int[] qo = new int[Q];
                 for (int i = 0; i < Q; i++) {
                     int s = Math.min(i, nq - 1); // a short block repeats its last query; the copies are discarded
                     qo[i] = (row0 + rs[s]) * qCols + hs[s] * headDim;
@@ -133,7 +132,6 @@ final class Attention {
                     scale(sc[i], off, n, inv);
                 }
                 // 4: outputs, accumulated in place from +0
-                int[] oo = new int[Q];
                 for (int i = 0; i < nq; i++) oo[i] = (row0 + rs[i]) * oCols + hs[i] * headDim;
                 for (int i = 0; i < nq; i++) java.util.Arrays.fill(os, oo[i], oo[i] + headDim, 0f);
                 int b0 = maxLo, b1 = minP + 1; // the keys every query of the block sees: [b0, b1)
